@@ -1,0 +1,15 @@
+/* coio/coio.h - the umbrella header: asyncio for C. */
+#ifndef COIO_COIO_H
+#define COIO_COIO_H
+
+#include "platform.h"
+#include "error.h"
+#include "loop.h"
+#include "future.h"
+#include "net.h"
+
+#define COIO_VERSION_MAJOR 0
+#define COIO_VERSION_MINOR 1
+#define COIO_VERSION_PATCH 0
+
+#endif /* COIO_COIO_H */

@@ -1,0 +1,48 @@
+/* tests/harness.h - the backend matrix and small helpers for CMocka tests.
+ *
+ * A loop-level test binary is registered once per backend the platform has
+ * (tests/CMakeLists.txt): `test_loop epoll` runs the group "loop/epoll".
+ * A backend that cannot run here (io_uring blocked by seccomp, say) makes the
+ * binary print the reason and exit 77, which CTest reports as skipped. */
+#ifndef COIO_TESTS_HARNESS_H
+#define COIO_TESTS_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+/* cmocka.h needs the four headers above. */
+#include <cmocka.h>
+
+#include "coio/coio.h"
+
+#define COIO_TEST_SKIP 77
+
+/* The backend this run tests. */
+extern const char *coio_test_backend;
+
+/* A new loop on the backend under test; fails the test on error. */
+coio_loop_t *test_loop_new(void);
+/* Closes and frees; fails the test on error. */
+void test_loop_free(coio_loop_t *loop);
+
+/* Runs the loop until stopped, with a watchdog: returns 0 if the loop was
+ * stopped by the test, -1 if the watchdog (seconds) had to stop it. */
+int test_run_bounded(coio_loop_t *loop, double seconds);
+
+/* Runs a CMocka group named "<suite>/<backend>" for the backend in argv[1]. */
+int test_main(int argc, char **argv, const char *suite, const struct CMUnitTest *tests,
+              size_t count);
+#define TEST_MAIN(suite, tests) \
+  int main(int argc, char **argv) { return test_main(argc, argv, suite, tests, sizeof tests / sizeof tests[0]); }
+
+/* Threads, for the tests where other threads meet the loop. */
+typedef struct test_thread test_thread_t;
+test_thread_t *test_thread_start(void (*fn)(void *), void *arg);
+void test_thread_join(test_thread_t *t);
+void test_yield(void);
+
+/* 1 when running under Wine (for documented Wine differences). */
+int test_under_wine(void);
+
+#endif
