@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# ci/test.sh - builds and runs the whole test suite, installing what it
+# needs first (ci/deps.sh):
+#   linux-gcc-release       gcc, Release, -Werror; every backend (epoll, io_uring)
+#   linux-clang-asan-ubsan  clang, Debug, AddressSanitizer + UndefinedBehaviorSanitizer
+#   linux-clang-tsan        clang, ThreadSanitizer, the suites where threads meet the loop
+#   windows-mingw-wine      mingw-w64 cross build, tests run under Wine on IOCP
+#   install                 install + find_package(coio) + pkg-config consumer
+# Ends with one summary line per configuration and backend, then a total;
+# exits non-zero on any failure.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+
+only=${1:-all} # run one configuration: release | asan | tsan | windows | install
+"$root/ci/deps.sh" all || exit 1
+mkdir -p "$BUILD_ROOT"
+summary=()
+failed=0
+tot_pass=0
+tot_fail=0
+tot_skip=0
+
+# run_ctest NAME [ctest args...]: runs ctest with a JUnit report and adds one
+# summary line per backend label.
+run_ctest() {
+  local name=$1
+  shift
+  local junit=$BUILD_ROOT/$name.junit.xml
+  local rc=0
+  (cd "$BUILD_ROOT/$name" && ctest --output-on-failure -j "$JOBS" --timeout 300 \
+    --output-junit "$junit" "$@") || rc=1
+  [ $rc = 0 ] || failed=1
+  local lines
+  lines=$(python3 "$root/ci/junit_summary.py" "$name" "$junit") || { failed=1; lines="$name: no test report"; }
+  while IFS= read -r l; do
+    summary+=("$l")
+    # the last field of each line: pass fail skip counts for the total
+    set -- $(echo "$l" | sed -E 's/.* ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/')
+    if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
+      tot_pass=$((tot_pass + $1)); tot_fail=$((tot_fail + $2)); tot_skip=$((tot_skip + $3))
+    fi
+  done <<<"$lines"
+}
+
+step() { # step NAME command...: a build step; failure fails the run
+  local name=$1
+  shift
+  if ! "$@"; then
+    summary+=("$name: BUILD FAILED")
+    failed=1
+    return 1
+  fi
+}
+
+if [ "$only" = all ] || [ "$only" = release ]; then
+  log "linux-gcc-release"
+  step linux-gcc-release configure_linux_release && step linux-gcc-release build linux-gcc-release &&
+    run_ctest linux-gcc-release
+fi
+
+if [ "$only" = all ] || [ "$only" = asan ]; then
+  log "linux-clang-asan-ubsan"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  step linux-clang-asan-ubsan configure_linux_asan && step linux-clang-asan-ubsan build linux-clang-asan-ubsan &&
+    run_ctest linux-clang-asan-ubsan
+fi
+
+if [ "$only" = all ] || [ "$only" = tsan ]; then
+  log "linux-clang-tsan"
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  step linux-clang-tsan configure_linux_tsan && step linux-clang-tsan build linux-clang-tsan &&
+    run_ctest linux-clang-tsan -R '^(threadsafe|loop)/'
+fi
+
+if [ "$only" = all ] || [ "$only" = windows ]; then
+  log "windows-mingw-wine"
+  # Tests run one at a time under Wine: its wineserver serialises anyway, and
+  # parallel first starts of a prefix race.
+  step windows-mingw-wine configure_windows && step windows-mingw-wine build windows-mingw-wine &&
+    JOBS=1 run_ctest windows-mingw-wine
+  wineserver -k 2>/dev/null || true
+fi
+
+if [ "$only" = all ] || [ "$only" = install ]; then
+  log "install"
+  if [ -d "$BUILD_ROOT/linux-gcc-release" ] || { configure_linux_release && build linux-gcc-release; }; then
+    if "$root/ci/install_check.sh" "$BUILD_ROOT/linux-gcc-release" "$BUILD_ROOT/install-check"; then
+      summary+=("install: 1 passed, 0 failed, 0 skipped (find_package + pkg-config consumer)")
+      tot_pass=$((tot_pass + 1))
+    else
+      summary+=("install: 0 passed, 1 failed, 0 skipped (find_package + pkg-config consumer)")
+      tot_fail=$((tot_fail + 1))
+      failed=1
+    fi
+  else
+    summary+=("install: BUILD FAILED")
+    failed=1
+  fi
+fi
+
+printf '\n=== summary\n'
+printf '%s\n' "${summary[@]}"
+[ $failed = 0 ] && [ $tot_fail = 0 ] || { failed=1; [ $tot_fail -gt 0 ] || tot_fail=1; }
+printf 'total: %d passed, %d failed, %d skipped\n' "$tot_pass" "$tot_fail" "$tot_skip"
+exit $failed
