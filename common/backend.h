@@ -78,4 +78,7 @@ extern const coio__backend_t *const coio__backends[];
  * the callback's own system call sees the error. */
 void coio__loop_io_ready(coio_loop_t *loop, coio__io_t *io, unsigned events);
 
+/* The core's monotonic clock, in nanoseconds (common/clock_*.c). */
+uint64_t coio__now_ns(void);
+
 #endif /* COIO_COMMON_BACKEND_H */

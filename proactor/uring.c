@@ -1,0 +1,603 @@
+/* proactor/uring.c - the io_uring backend (Linux), with liburing >= 2.3.
+ *
+ * This file is the loop side of io_uring: the ring, the wait with a timeout,
+ * the cross-thread wake-up, and readiness (add_reader/add_writer) built on
+ * one-shot IORING_OP_POLL_ADD. The completion operations of the proactor
+ * seam (recv/send/accept... into caller buffers) will be added here when the
+ * seam exists (common/backend.h).
+ *
+ * Traps (../shared/PITFALLS.md section 3):
+ * - io_uring may be refused (EPERM under seccomp or io_uring_disabled,
+ *   ENOSYS, ENOMEM before 5.12): probe() says so once and the core falls
+ *   back to epoll. We need FEAT_EXT_ARG (5.11, the wait timeout uses no SQE)
+ *   and FEAT_NODROP (an overflowing CQ keeps its CQEs).
+ * - SINGLE_ISSUER|DEFER_TASKRUN is much faster here, but only the thread
+ *   that owns the ring may submit or wait (others get -EEXIST), and
+ *   completions appear only after an enter with GETEVENTS. The ring is
+ *   created disabled (R_DISABLED) and enabled by the first poll, so the loop
+ *   thread is the thread that first runs the loop, not the one that created
+ *   it. If a later run happens on another thread, the kernel answers -EEXIST
+ *   and we rebuild the ring on that thread (see rebuild()).
+ * - Every SQE is prepared and submitted by poll(), on the loop thread. The
+ *   other entries only record what changed: wake() writes an eventfd (it is
+ *   the only thread-safe entry), io_update() queues the fd on a dirty list.
+ * - The wait (io_uring_submit_and_wait_timeout) submits and waits in one
+ *   system call. The kernel does not wait after a partial submission, and
+ *   liburing then returns the submitted count rather than -ETIME; so poll()
+ *   never trusts the return code to tell whether time ran out: it drains
+ *   whatever is in the CQ and decides from that and from the clock.
+ *
+ * Readiness: level triggered, like epoll, built from one-shot polls. Each
+ * watched fd has at most ONE poll request in the kernel at any time; this is
+ * the invariant that makes every CQE unambiguous (its user_data is the
+ * coio__io_t pointer, which the core keeps valid until the loop is closed).
+ * When a poll completes we report its events (masked by what is wanted now)
+ * and queue the fd to be re-armed; the new poll is submitted at the next
+ * poll(), after the callbacks have run, so data left unread is reported
+ * again. When the wanted events change while a poll is in the kernel, we
+ * send an IORING_OP_POLL_REMOVE for it and arm the new mask only once the
+ * old poll's own CQE (-ECANCELED, or its events if it fired first) has been
+ * seen. A removal is forced whenever the interest dropped to zero, even if
+ * it is back to the same mask by the time we look, and the old poll's
+ * events are then dropped: the user may have closed the fd in between and
+ * got the same number for a new file, and the old poll would keep watching
+ * (and reporting the hang-up of) the old file (PITFALLS 3: close() does not
+ * cancel pending operations). Like every SQE, the removal goes out at the
+ * next poll(): until then a poll still holds a reference to the file, so a
+ * socket closed right after remove_reader is really closed (its peer sees
+ * the FIN) only when the loop next polls, which is at once when this
+ * happens in a callback. */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "common/backend.h"
+#include "common/error_internal.h"
+
+/* The SQ is a staging area: a full SQ is submitted and reused, so it can be
+ * small. The CQ must absorb a burst of completions between two drains (one
+ * per armed poll, plus removals); with FEAT_NODROP an overflow is kept by
+ * the kernel and flushed later, so this is about speed, not correctness. */
+#define SQ_ENTRIES 256u
+#define CQ_ENTRIES 4096u
+
+/* How long poll() may block when the kernel refused SQEs (see ur_poll). */
+#define FLUSH_RETRY_NS 1000000
+
+/* Flags tried first, then FALLBACK_FLAGS when the kernel says EINVAL (older
+ * than 6.1). SUBMIT_ALL: one bad SQE (a poll on a closed fd) must not stop
+ * the rest of the batch. */
+#define PREFERRED_FLAGS                                                                       \
+  (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |        \
+   IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP)
+#define FALLBACK_FLAGS (IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP)
+
+/* user_data of the requests that are not polls for a coio__io_t (whose
+ * pointer, at least 8-aligned, is never one of these values). */
+#define UD_NONE 0u   /* never submitted; ignored if seen */
+#define UD_IGNORE 1u /* POLL_REMOVE: its own result does not matter */
+#define UD_WAKE 2u   /* the read (or poll) on the wake-up eventfd */
+
+/* io->armed bits. The low two bits are the COIO__READABLE|COIO__WRITABLE
+ * mask of the poll in the kernel. io->bdata is not used. */
+enum {
+  A_MASK = COIO__READABLE | COIO__WRITABLE,
+  A_INFLIGHT = 4, /* a POLL_ADD was prepared and its CQE not seen yet */
+  A_CANCEL = 8,   /* a POLL_REMOVE for that poll was prepared */
+  A_STALE = 16,   /* interest fell to 0 since that poll was armed: the poll
+                   * must go and its events are not reported, even if a new
+                   * watch wants the same events (it may be another file) */
+  A_QUEUED = 32,  /* on the dirty list */
+  A_KNOWN = 64    /* in the known list */
+};
+
+typedef struct uring_state {
+  coio_loop_t *loop;
+  struct io_uring ring;
+  unsigned setup_flags; /* what the ring was created with */
+  int enabled;          /* R_DISABLED rings: enabled by the loop thread */
+  int cqe_skip;         /* FEAT_CQE_SKIP: successful removals post no CQE */
+
+  /* Wake-up: an eventfd with a READ armed on it (into wake_sink). */
+  int wakefd;
+  int wake_inflight;
+  int wake_poll; /* fallback: POLL_ADD + read(2), if the READ cannot park */
+
+  /* Every io this backend has seen (for rebuild), and the ios whose kernel
+   * state must be brought in line with their interest at the next poll.
+   * Both arrays have room for every known io, so queueing never allocates
+   * (an io is on the dirty list at most once: A_QUEUED). */
+  coio__io_t **known;
+  coio__io_t **dirty;
+  size_t nknown, ndirty, cap;
+} uring_state_t;
+
+/* Where the wake-up READs put the eventfd's counter. The value is never
+ * looked at, so every loop shares this one static buffer: it outlives any
+ * request, and the question of when the kernel is done with a cancelled
+ * READ's buffer (PITFALLS 3: buffers live until the target's CQE) does not
+ * arise, not even at close or rebuild, which never see those CQEs. */
+static uint64_t wake_sink;
+
+/* ---- probe ------------------------------------------------------------- */
+
+/* 0: not probed yet; 1: usable; -1: not usable here (a lasting answer).
+ * Concurrent first probes just probe twice and store the same answer. */
+static atomic_int probe_state;
+
+static int probe_ring(struct io_uring *ring, unsigned features) {
+  struct io_uring_probe *p;
+  int ok;
+  if (!(features & IORING_FEAT_EXT_ARG) || !(features & IORING_FEAT_NODROP))
+    return 0;
+  p = io_uring_get_probe_ring(ring);
+  if (!p)
+    return 0;
+  ok = io_uring_opcode_supported(p, IORING_OP_POLL_ADD) &&
+       io_uring_opcode_supported(p, IORING_OP_POLL_REMOVE) &&
+       io_uring_opcode_supported(p, IORING_OP_READ);
+  io_uring_free_probe(p);
+  return ok;
+}
+
+static int ur_probe(void) {
+  struct io_uring ring;
+  struct io_uring_params params;
+  int st = atomic_load(&probe_state), rc, ok;
+  if (st != 0)
+    return st > 0 ? 0 : COIO_ENOBACKEND;
+  memset(&params, 0, sizeof params);
+  rc = io_uring_queue_init_params(4, &ring, &params);
+  if (rc < 0) {
+    /* Running out of fds or memory says nothing lasting about io_uring:
+     * do not cache it. (ENOMEM is also the pre-5.12 memlock limit.) */
+    if (rc == -EMFILE || rc == -ENFILE)
+      return coio__err_from_errno(-rc);
+    if (rc != -ENOMEM)
+      atomic_store(&probe_state, -1);
+    return COIO_ENOBACKEND;
+  }
+  ok = probe_ring(&ring, params.features);
+  io_uring_queue_exit(&ring);
+  atomic_store(&probe_state, ok ? 1 : -1);
+  return ok ? 0 : COIO_ENOBACKEND;
+}
+
+/* ---- ring setup ---------------------------------------------------------- */
+
+static int ring_init(struct io_uring *ring, unsigned flags) {
+  struct io_uring_params params;
+  memset(&params, 0, sizeof params);
+  params.flags = flags;
+  params.cq_entries = CQ_ENTRIES;
+  return io_uring_queue_init_params(SQ_ENTRIES, ring, &params);
+}
+
+/* Makes the calling thread the ring's owner (SINGLE_ISSUER). liburing 2.3
+ * declares io_uring_enable_rings but its library does not export it (2.4
+ * does), so register the opcode directly; like liburing, this returns
+ * -errno. */
+static int ring_enable(uring_state_t *s) {
+  if (s->setup_flags & IORING_SETUP_R_DISABLED) {
+    int rc = io_uring_register((unsigned)s->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+    if (rc < 0)
+      return coio__err_from_errno(-rc);
+  }
+  s->enabled = 1;
+  return 0;
+}
+
+static int ur_open(coio_loop_t *loop, void **out) {
+  int rc;
+  uring_state_t *s = calloc(1, sizeof *s);
+  if (!s)
+    return COIO_ENOMEM;
+  s->loop = loop;
+  s->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (s->wakefd < 0) {
+    rc = coio__err_from_errno(errno);
+    free(s);
+    return rc;
+  }
+  s->setup_flags = PREFERRED_FLAGS;
+  rc = ring_init(&s->ring, s->setup_flags);
+  if (rc == -EINVAL) {
+    s->setup_flags = FALLBACK_FLAGS;
+    rc = ring_init(&s->ring, s->setup_flags);
+  }
+  if (rc == 0 && !(s->ring.features & IORING_FEAT_EXT_ARG)) {
+    io_uring_queue_exit(&s->ring);
+    rc = -ENOSYS; /* probe() refuses such kernels; be safe if asked directly */
+  }
+  if (rc < 0) {
+    close(s->wakefd);
+    free(s);
+    return rc == -EPERM || rc == -ENOSYS ? COIO_ENOBACKEND : coio__err_from_errno(-rc);
+  }
+  s->cqe_skip = (s->ring.features & IORING_FEAT_CQE_SKIP) != 0;
+  /* Not enabled here: the thread that runs the loop enables it. */
+  s->enabled = !(s->setup_flags & IORING_SETUP_R_DISABLED);
+  *out = s;
+  return 0;
+}
+
+static void ur_close(void *state) {
+  uring_state_t *s = state;
+  /* Tearing the ring down cancels what is in flight. No request holds
+   * memory of ours: the polls hold none, the wake-up READ writes into the
+   * static wake_sink. */
+  io_uring_queue_exit(&s->ring);
+  close(s->wakefd);
+  free(s->known);
+  free(s->dirty);
+  free(s);
+}
+
+static void ur_wake(void *state) {
+  uring_state_t *s = state;
+  uint64_t one = 1;
+  ssize_t n;
+  /* EAGAIN means the counter is already non-zero: the loop will wake. */
+  do
+    n = write(s->wakefd, &one, sizeof one);
+  while (n < 0 && errno == EINTR);
+}
+
+/* ---- preparing requests (loop thread, inside poll) ------------------------ */
+
+static void queue_io(uring_state_t *s, coio__io_t *io) {
+  if (io->armed & A_QUEUED)
+    return;
+  io->armed |= A_QUEUED;
+  s->dirty[s->ndirty++] = io; /* room reserved when io became known */
+}
+
+/* An SQE, submitting what is queued if the SQ is full. NULL with *err set
+ * (-errno of the submit, or -EAGAIN) if none can be had now. */
+static struct io_uring_sqe *get_sqe(uring_state_t *s, int *err) {
+  struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+  if (!sqe) {
+    int rc = io_uring_submit(&s->ring);
+    if (rc < 0) {
+      *err = rc;
+      return NULL;
+    }
+    sqe = io_uring_get_sqe(&s->ring);
+    if (!sqe)
+      *err = -EAGAIN;
+  }
+  return sqe;
+}
+
+static unsigned poll_mask(unsigned interest) {
+  unsigned m = 0;
+  if (interest & COIO__READABLE)
+    m |= POLLIN;
+  if (interest & COIO__WRITABLE)
+    m |= POLLOUT;
+  return m; /* POLLERR and POLLHUP are always reported */
+}
+
+/* Brings io's kernel state in line with io->interest (see the invariant at
+ * the top: at most one poll per io, a new one only after the old one's CQE).
+ * Returns 0, or -errno if no SQE could be had (io stays as it was). */
+static int sync_io(uring_state_t *s, coio__io_t *io) {
+  unsigned want = io->interest & A_MASK;
+  struct io_uring_sqe *sqe;
+  int err = 0;
+  if (io->armed & A_INFLIGHT) {
+    /* Keep the poll if it asks for the right events and the watch was not
+     * dropped meanwhile. If a removal is already on its way, the poll's
+     * CQE will bring us back here. */
+    if ((io->armed & A_CANCEL) || (!(io->armed & A_STALE) && (io->armed & A_MASK) == want))
+      return 0;
+    if (!(sqe = get_sqe(s, &err)))
+      return err;
+    io_uring_prep_poll_remove(sqe, (uint64_t)(uintptr_t)io);
+    io_uring_sqe_set_data64(sqe, UD_IGNORE);
+    /* Its result (0, -ENOENT if the poll already fired, -EALREADY) does
+     * not matter: the poll's own CQE comes in every case. */
+    if (s->cqe_skip)
+      io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+    io->armed |= A_CANCEL;
+    return 0;
+  }
+  if (!want)
+    return 0;
+  if (!(sqe = get_sqe(s, &err)))
+    return err;
+  io_uring_prep_poll_add(sqe, io->fd, poll_mask(want));
+  io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)io);
+  io->armed = (io->armed & ~(unsigned)A_MASK) | want | A_INFLIGHT;
+  return 0;
+}
+
+/* Prepares the wake-up request and every queued io. On failure (no SQE could
+ * be had), what was not done stays queued for the next poll. */
+static int flush(uring_state_t *s) {
+  size_t i;
+  int rc = 0;
+  if (!s->wake_inflight) {
+    struct io_uring_sqe *sqe = get_sqe(s, &rc);
+    if (!sqe)
+      return rc;
+    if (s->wake_poll)
+      io_uring_prep_poll_add(sqe, s->wakefd, POLLIN);
+    else
+      io_uring_prep_read(sqe, s->wakefd, &wake_sink, sizeof wake_sink, 0);
+    io_uring_sqe_set_data64(sqe, UD_WAKE);
+    s->wake_inflight = 1;
+  }
+  for (i = 0; i < s->ndirty; i++) {
+    if ((rc = sync_io(s, s->dirty[i])) != 0)
+      break;
+    s->dirty[i]->armed &= ~(unsigned)A_QUEUED;
+  }
+  if (i > 0) {
+    memmove(s->dirty, s->dirty + i, (s->ndirty - i) * sizeof *s->dirty);
+    s->ndirty -= i;
+  }
+  return rc;
+}
+
+/* ---- completions ------------------------------------------------------------ */
+
+static unsigned events_from_revents(unsigned revents) {
+  unsigned ev = 0;
+  if (revents & (POLLIN | POLLPRI | POLLRDHUP))
+    ev |= COIO__READABLE;
+  if (revents & POLLOUT)
+    ev |= COIO__WRITABLE;
+  if (revents & (POLLERR | POLLHUP | POLLNVAL)) /* both sides: their call sees the error */
+    ev |= COIO__READABLE | COIO__WRITABLE;
+  return ev;
+}
+
+/* The CQE of io's one poll. Returns 1 if something was reported. */
+static int on_poll_cqe(uring_state_t *s, coio__io_t *io, int res) {
+  unsigned ev = 0;
+  /* A stale poll's events (the hang-up of a file closed after
+   * remove_reader, say) are not the current watch's: drop them; the new
+   * poll armed below finds whatever is true now. */
+  int stale = (io->armed & A_STALE) != 0;
+  io->armed &= ~(unsigned)(A_MASK | A_INFLIGHT | A_CANCEL | A_STALE);
+  if (stale)
+    ev = 0;
+  else if (res > 0)
+    ev = events_from_revents((unsigned)res);
+  else if (res < 0 && res != -ECANCELED)
+    /* The poll could not be armed (-EBADF: the fd was closed before the
+     * poll was submitted). Wake both sides so that their own system call
+     * sees the error, as epoll does with EPOLLERR; the watch stays. */
+    ev = COIO__READABLE | COIO__WRITABLE;
+  /* Only what is still wanted: the interest may have changed since this
+   * poll was armed (its removal may have lost the race with the event). */
+  ev &= io->interest;
+  if (ev)
+    coio__loop_io_ready(s->loop, io, ev);
+  /* Re-armed at the next poll(), i.e. after the callbacks ran: level
+   * triggered. */
+  if (io->interest)
+    queue_io(s, io);
+  return ev != 0;
+}
+
+/* The CQE of the wake-up request. Returns 0 or a COIO_E* code. */
+static int on_wake_cqe(uring_state_t *s, int res) {
+  s->wake_inflight = 0;
+  if (!s->wake_poll) {
+    /* res is 8 (the counter was read and reset). A kernel that cannot park
+     * a READ on a non-blocking eventfd answers -EAGAIN at once: switch to a
+     * poll plus read(2) rather than spin. */
+    if (res < 0)
+      s->wake_poll = 1;
+    return 0;
+  }
+  if (res < 0)
+    return coio__err_from_errno(-res);
+  {
+    uint64_t v;
+    while (read(s->wakefd, &v, sizeof v) > 0)
+      ;
+  }
+  return 0;
+}
+
+/* Handles the CQEs present now, as one batch (io_uring_for_each_cqe, one
+ * io_uring_cq_advance). The batch is bounded by what was there at the start:
+ * without DEFER_TASKRUN the kernel may keep appending while we read.
+ * Handlers never submit (re-arms go to the dirty list), so nothing we do
+ * here adds CQEs. *seen counts the CQEs, *wanted is set if the core has
+ * something to do (events reported, or a wake-up). */
+static int drain(uring_state_t *s, unsigned *seen, int *wanted) {
+  int round, err = 0;
+  for (round = 0; round < 4; round++) {
+    struct io_uring_cqe *cqe;
+    unsigned head, n = 0, limit = io_uring_cq_ready(&s->ring);
+    if (limit > 0) {
+      io_uring_for_each_cqe(&s->ring, head, cqe) {
+        uint64_t ud = cqe->user_data;
+        if (ud == UD_WAKE) {
+          int rc = on_wake_cqe(s, cqe->res);
+          if (rc && !err)
+            err = rc;
+          *wanted = 1;
+        } else if (ud != UD_IGNORE && ud != UD_NONE) {
+          if (on_poll_cqe(s, (coio__io_t *)(uintptr_t)ud, cqe->res))
+            *wanted = 1;
+        }
+        if (++n == limit)
+          break;
+      }
+      io_uring_cq_advance(&s->ring, n);
+      *seen += n;
+    }
+    /* CQ overflowed (FEAT_NODROP kept the CQEs in the kernel): have them
+     * moved into the ring and take them too. */
+    if (!io_uring_cq_has_overflow(&s->ring))
+      break;
+    (void)io_uring_get_events(&s->ring);
+  }
+  return err;
+}
+
+/* ---- the ring changed hands ---------------------------------------------- */
+
+/* The loop runs on a thread that does not own the SINGLE_ISSUER ring (an
+ * earlier run was on another thread): the kernel refuses every submit and
+ * wait with -EEXIST and there is no way to hand the ring over. Make a new
+ * ring on this thread and arm everything again from the interests. Nothing
+ * is lost: readiness is level triggered, and the eventfd keeps its count.
+ * Tearing down the old ring cancels its requests without any CQE for us. */
+static int rebuild(uring_state_t *s) {
+  struct io_uring fresh;
+  size_t i;
+  int rc = ring_init(&fresh, s->setup_flags);
+  if (rc < 0)
+    return coio__err_from_errno(-rc);
+  io_uring_queue_exit(&s->ring);
+  s->ring = fresh; /* struct io_uring holds no pointer to itself */
+  s->enabled = 0;
+  s->wake_inflight = 0;
+  s->ndirty = 0;
+  for (i = 0; i < s->nknown; i++) {
+    coio__io_t *io = s->known[i];
+    io->armed = A_KNOWN;
+    if (io->interest)
+      queue_io(s, io);
+  }
+  return ring_enable(s);
+}
+
+/* ---- poll ------------------------------------------------------------------ */
+
+/* Errors of the submit-and-wait that only mean "nothing now". */
+static int transient(int rc) {
+  return rc == -ETIME || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY || rc == -ENOMEM;
+}
+
+/* One submit-and-wait: submits what flush() prepared and waits up to wait_ns
+ * (< 0: no limit, 0: not at all) for one CQE. Returns what liburing
+ * returned: >= 0 or -errno. */
+static int submit_and_wait(uring_state_t *s, int64_t wait_ns) {
+  struct io_uring_cqe *cqe;
+  struct __kernel_timespec ts;
+  if (wait_ns == 0) /* also runs the deferred task work: DEFER_TASKRUN posts CQEs only then */
+    return io_uring_submit_and_get_events(&s->ring);
+  if (wait_ns < 0)
+    return io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, NULL, NULL);
+  ts.tv_sec = wait_ns / 1000000000;
+  ts.tv_nsec = wait_ns % 1000000000;
+  return io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+}
+
+static int ur_poll(void *state, int64_t timeout_ns) {
+  uring_state_t *s = state;
+  uint64_t deadline = 0;
+  int rc, rebuilt = 0;
+  if (!s->enabled && (rc = ring_enable(s)) != 0)
+    return rc;
+  if (timeout_ns > 0)
+    deadline = coio__now_ns() + (uint64_t)timeout_ns;
+  for (;;) {
+    int64_t wait_ns = timeout_ns;
+    unsigned seen = 0;
+    int wanted = 0;
+
+    rc = flush(s);
+    if (rc != 0 && transient(rc) && (wait_ns < 0 || wait_ns > FLUSH_RETRY_NS))
+      /* The kernel refused SQEs for now (memory, a CQ overflow it could
+       * not flush): what was not prepared stays queued, maybe the wake-up
+       * READ too, so do not block for long; take the completions that free
+       * the kernel's resources, and try again soon. */
+      wait_ns = FLUSH_RETRY_NS;
+    if (rc == 0 || transient(rc))
+      rc = submit_and_wait(s, wait_ns);
+    if (rc == -EEXIST && !rebuilt) {
+      if ((rc = rebuild(s)) != 0)
+        return rc;
+      rebuilt = 1;
+      continue;
+    }
+    if (rc < 0 && !transient(rc))
+      return coio__err_from_errno(-rc);
+    if ((rc = drain(s, &seen, &wanted)) != 0)
+      return rc;
+    /* Return when the core has work, when we must not block, or when the
+     * kernel came back with nothing at all (timeout, signal, or a partial
+     * submission: let the core look at its clock). Only when every CQE was
+     * internal (a removal, a stale poll masked to nothing) do we re-arm and
+     * wait again for what is left of the timeout. */
+    if (wanted || seen == 0 || timeout_ns == 0 || wait_ns != timeout_ns)
+      return 0;
+    if (timeout_ns > 0) {
+      uint64_t now = coio__now_ns();
+      if (now >= deadline)
+        return 0;
+      timeout_ns = (int64_t)(deadline - now);
+    }
+  }
+}
+
+/* ---- readiness ------------------------------------------------------------- */
+
+/* Records io in the known list and reserves its place on the dirty list. */
+static int remember(uring_state_t *s, coio__io_t *io) {
+  if (s->nknown == s->cap) {
+    size_t ncap = s->cap ? s->cap * 2 : 64;
+    coio__io_t **k = realloc(s->known, ncap * sizeof *k);
+    coio__io_t **d;
+    if (!k)
+      return COIO_ENOMEM;
+    s->known = k;
+    d = realloc(s->dirty, ncap * sizeof *d);
+    if (!d)
+      return COIO_ENOMEM; /* known grew alone: harmless, cap is unchanged */
+    s->dirty = d;
+    s->cap = ncap;
+  }
+  s->known[s->nknown++] = io;
+  io->armed |= A_KNOWN;
+  return 0;
+}
+
+/* epoll refuses, with EPERM, files that have no poll support (regular files,
+ * directories, block devices), and a bad fd with EBADF, when the watch is
+ * added. A poll request would instead report such a file always ready, or
+ * fail later in a CQE: check up front so that both backends answer alike. */
+static int check_fd(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0)
+    return coio__err_from_errno(errno);
+  if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
+    return COIO_ENOTSUP;
+  return 0;
+}
+
+/* Records the change only; poll() turns it into SQEs. So no SQE is ever made
+ * outside the loop thread's poll, and changes that cancel out within one
+ * iteration (add_writer then remove_writer, as a transport does when a send
+ * completes at once) cost nothing. */
+static int ur_io_update(void *state, coio__io_t *io, unsigned old_interest) {
+  uring_state_t *s = state;
+  int rc;
+  if (!(io->armed & A_KNOWN) && (rc = remember(s, io)) != 0)
+    return rc;
+  if (old_interest == 0 && io->interest != 0 && (rc = check_fd(io->fd)) != 0)
+    return rc;
+  if (io->interest == 0 && (io->armed & A_INFLIGHT))
+    io->armed |= A_STALE;
+  queue_io(s, io);
+  return 0;
+}
+
+const coio__backend_t coio__backend_uring = {
+    "io_uring", COIO_LOOP_PROACTOR, ur_probe, ur_open, ur_close, ur_poll, ur_wake, ur_io_update,
+};
