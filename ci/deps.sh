@@ -98,7 +98,7 @@ wine_prefix() {
 }
 
 windows_deps() {
-  apt_install gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 dpkg-dev make perl
+  apt_install gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 wine dpkg-dev make perl
   add_deb_src
   mkdir -p "$COIO_CACHE"
   build_cmocka_win

@@ -14,5 +14,12 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 if(NOT DEFINED CMAKE_CROSSCOMPILING_EMULATOR)
-  set(CMAKE_CROSSCOMPILING_EMULATOR wine)
+  # Debian's wine package puts `wine` on PATH; with only wine64 installed the
+  # loader is /usr/lib/wine/wine64 and nothing is on PATH.
+  find_program(COIO_WINE NAMES wine wine64 PATHS /usr/lib/wine /usr/lib64/wine /opt/wine-stable/bin)
+  if(COIO_WINE)
+    set(CMAKE_CROSSCOMPILING_EMULATOR ${COIO_WINE})
+  else()
+    set(CMAKE_CROSSCOMPILING_EMULATOR wine)
+  endif()
 endif()

@@ -1,5 +1,5 @@
 /* common/io_watch.c - add_reader / add_writer: which callback watches which
- * fd. Shared by every backend with readiness (epoll, io_uring); the backend
+ * fd. Shared by every backend (epoll, io_uring, IOCP's select thread); the backend
  * only hears "interest changed" and reports "ready".
  *
  * Records are kept in an open-addressing table keyed by fd and are never

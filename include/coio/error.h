@@ -18,7 +18,7 @@ COIO_BEGIN_DECLS
   X(ENOMEM, -3, "out of memory")                                                  \
   X(ECANCELED, -4, "operation cancelled")                                         \
   X(ECLOSED, -5, "object is closed")                                              \
-  X(EBUSY, -6, "loop is running")                                                 \
+  X(EBUSY, -6, "resource busy (or the loop is running)")                                                 \
   X(EINVALSTATE, -7, "invalid state for this operation")                          \
   X(ENOTSUP, -8, "operation not supported by this backend")                       \
   X(ENOBACKEND, -9, "backend not available on this system")                       \

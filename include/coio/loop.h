@@ -129,10 +129,14 @@ COIO_API int coio_handle_cancel(coio_loop_t *loop, coio_handle_t handle);
  * not be freed while other threads may still call this. */
 COIO_API int coio_call_soon_threadsafe(coio_loop_t *loop, coio_callback_t cb, void *user_data);
 
-/* ---- readiness (selector loops, and io_uring) ------------------------- */
+/* ---- readiness (every backend) ------------------------------------------
+ * asyncio's add_reader/add_writer: epoll natively, io_uring with poll
+ * requests, IOCP with a helper thread running select() that posts into the
+ * completion port (sockets only there: other handles give COIO_ENOTSOCK). */
 
 /* Calls cb whenever fd is readable (level triggered), replacing an existing
- * reader for fd. COIO_ENOTSUP on a backend without readiness (IOCP). */
+ * reader for fd. COIO_ENOTSUP for an fd the backend cannot watch (a regular
+ * file); COIO_EMFILE past the IOCP helper's limit of 1023 sockets. */
 COIO_API int coio_loop_add_reader(coio_loop_t *loop, coio_socket_t fd, coio_callback_t cb,
                                   void *user_data);
 /* 0 if a reader was removed, COIO_ENOENT if there was none. */
