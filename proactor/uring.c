@@ -52,7 +52,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +59,7 @@
 
 #include "common/backend.h"
 #include "common/error_internal.h"
+#include "common/wakefd_linux.h"
 
 /* The SQ is a staging area: a full SQ is submitted and reused, so it can be
  * small. The CQ must absorb a burst of completions between two drains (one
@@ -200,9 +200,7 @@ static int ur_open(coio_loop_t *loop, void **out) {
   if (!s)
     return COIO_ENOMEM;
   s->loop = loop;
-  s->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (s->wakefd < 0) {
-    rc = coio__err_from_errno(errno);
+  if ((rc = coio__wakefd_open(&s->wakefd)) != 0) {
     free(s);
     return rc;
   }
@@ -240,15 +238,7 @@ static void ur_close(void *state) {
   free(s);
 }
 
-static void ur_wake(void *state) {
-  uring_state_t *s = state;
-  uint64_t one = 1;
-  ssize_t n;
-  /* EAGAIN means the counter is already non-zero: the loop will wake. */
-  do
-    n = write(s->wakefd, &one, sizeof one);
-  while (n < 0 && errno == EINTR);
-}
+static void ur_wake(void *state) { coio__wakefd_signal(((uring_state_t *)state)->wakefd); }
 
 /* ---- preparing requests (loop thread, inside poll) ------------------------ */
 
@@ -402,11 +392,7 @@ static int on_wake_cqe(uring_state_t *s, int res) {
   }
   if (res < 0)
     return coio__err_from_errno(-res);
-  {
-    uint64_t v;
-    while (read(s->wakefd, &v, sizeof v) > 0)
-      ;
-  }
+  coio__wakefd_drain(s->wakefd);
   return 0;
 }
 

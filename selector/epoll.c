@@ -8,11 +8,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "common/backend.h"
 #include "common/error_internal.h"
+#include "common/wakefd_linux.h"
 
 #define MAX_EVENTS 256
 
@@ -32,9 +32,9 @@ static int ep_open(coio_loop_t *loop, void **out) {
   if (!s)
     return COIO_ENOMEM;
   s->loop = loop;
+  s->wakefd = -1;
   s->epfd = epoll_create1(EPOLL_CLOEXEC);
-  s->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (s->epfd < 0 || s->wakefd < 0)
+  if (s->epfd < 0 || coio__wakefd_open(&s->wakefd) != 0)
     goto fail;
   ev.events = EPOLLIN;
   ev.data.ptr = NULL; /* NULL marks the wake-up */
@@ -59,15 +59,7 @@ static void ep_close(void *state) {
   free(s);
 }
 
-static void ep_wake(void *state) {
-  epoll_state_t *s = state;
-  uint64_t one = 1;
-  ssize_t n;
-  /* EAGAIN means the counter is already non-zero: the loop will wake. */
-  do
-    n = write(s->wakefd, &one, sizeof one);
-  while (n < 0 && errno == EINTR);
-}
+static void ep_wake(void *state) { coio__wakefd_signal(((epoll_state_t *)state)->wakefd); }
 
 static int ep_poll(void *state, int64_t timeout_ns) {
   epoll_state_t *s = state;
@@ -86,9 +78,7 @@ static int ep_poll(void *state, int64_t timeout_ns) {
     uint32_t e = s->events[i].events;
     unsigned ready = 0;
     if (!io) {
-      uint64_t v;
-      while (read(s->wakefd, &v, sizeof v) > 0)
-        ;
+      coio__wakefd_drain(s->wakefd);
       continue;
     }
     if (e & (EPOLLIN | EPOLLRDHUP | EPOLLPRI))

@@ -32,6 +32,11 @@ coio_loop_t *test_loop_new(void) {
 
 void test_loop_free(coio_loop_t *loop) { assert_int_equal(coio_loop_free(loop), 0); }
 
+void test_stop_cb(coio_loop_t *loop, void *arg) {
+  (void)arg;
+  coio_loop_stop(loop);
+}
+
 typedef struct watchdog {
   int fired;
 } watchdog_t;

@@ -26,6 +26,9 @@ coio_loop_t *test_loop_new(void);
 /* Closes and frees; fails the test on error. */
 void test_loop_free(coio_loop_t *loop);
 
+/* A callback that stops the loop it runs on. */
+void test_stop_cb(coio_loop_t *loop, void *arg);
+
 /* Runs the loop until stopped, with a watchdog: returns 0 if the loop was
  * stopped by the test, -1 if the watchdog (seconds) had to stop it. */
 int test_run_bounded(coio_loop_t *loop, double seconds);

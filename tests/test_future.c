@@ -23,15 +23,10 @@ static void on_done(coio_future_t *fut, void *arg) {
   t->calls->seen_state = coio_future_state(fut);
 }
 
-static void stop_cb(coio_loop_t *loop, void *arg) {
-  (void)arg;
-  coio_loop_stop(loop);
-}
-
 static void run_a_little(coio_loop_t *loop) {
   /* Two iterations: enough for callbacks scheduled now and the ones they
    * schedule. */
-  assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
 }
 

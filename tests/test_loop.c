@@ -24,11 +24,6 @@ static void record(coio_loop_t *loop, void *arg) {
   s->order->seen[s->order->n++] = s->id;
 }
 
-static void stop_cb(coio_loop_t *loop, void *arg) {
-  (void)arg;
-  assert_int_equal(coio_loop_stop(loop), 0);
-}
-
 static void call_soon_runs_in_fifo_order(void **state) {
   coio_loop_t *loop = test_loop_new();
   order_t order = {{0}, 0};
@@ -40,7 +35,7 @@ static void call_soon_runs_in_fifo_order(void **state) {
     steps[i].id = i;
     assert_int_equal(coio_call_soon(loop, record, &steps[i], NULL), 0);
   }
-  assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(order.n, 0); /* nothing runs before the loop does */
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(order.n, 200);
@@ -79,7 +74,7 @@ static void stop_finishes_the_batch_and_defers_new_callbacks(void **state) {
   assert_int_equal(s.order.seen[0], 1);
   assert_int_equal(coio_loop_is_running(loop), 0);
   /* The deferred callback runs at the next run. */
-  assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(s.order.n, 2);
   assert_int_equal(s.order.seen[1], 2);
@@ -112,7 +107,7 @@ static void loop_can_run_again_after_stop(void **state) {
     steps[i].order = &order;
     steps[i].id = i;
     assert_int_equal(coio_call_soon(loop, record, &steps[i], NULL), 0);
-    assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+    assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
     assert_int_equal(test_run_bounded(loop, 10), 0);
     assert_int_equal(order.n, i + 1);
     assert_int_equal(order.seen[i], i);
@@ -209,13 +204,13 @@ static void run_until_complete_reports_an_early_stop(void **state) {
   step_t s = {&order, 1};
   (void)state;
   assert_int_equal(coio_future_new(loop, &f), 0);
-  assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(coio_loop_run_until_complete(loop, f), COIO_ESTOPPED);
   assert_int_equal(coio_future_done(f), 0);
   /* The future's stop callback was removed: a later run is not stopped by it. */
   assert_int_equal(coio_future_set_result(f, NULL, NULL), 0);
   assert_int_equal(coio_call_soon(loop, record, &s, NULL), 0);
-  assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(order.n, 1);
   coio_future_unref(f);
@@ -395,14 +390,14 @@ static void debug_mode_reports_slow_callbacks(void **state) {
   assert_int_equal(coio_loop_set_slow_callback_duration(loop, 0.01), 0);
   /* Not in debug mode: nothing is reported. */
   assert_int_equal(coio_call_soon(loop, slow_callback, NULL, NULL), 0);
-  assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(w.count, 0);
   assert_int_equal(coio_loop_set_debug(loop, 1), 0);
   assert_int_equal(coio_loop_get_debug(loop), 1);
   assert_int_equal(coio_call_soon(loop, noop, NULL, NULL), 0);
   assert_int_equal(coio_call_soon(loop, slow_callback, NULL, NULL), 0);
-  assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(w.count, 1); /* the slow one only */
   assert_non_null(strstr(w.last, "took"));

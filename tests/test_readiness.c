@@ -7,15 +7,10 @@
 
 #include "harness.h"
 
-static void stop_cb(coio_loop_t *loop, void *arg) {
-  (void)arg;
-  coio_loop_stop(loop);
-}
-
 /* Skips the test (loudly) when the backend has no readiness; that answer is
  * only acceptable from a proactor backend. */
 static int readiness_or_skip(coio_loop_t *loop, coio_socket_t fd) {
-  int rc = coio_loop_add_reader(loop, fd, stop_cb, NULL);
+  int rc = coio_loop_add_reader(loop, fd, test_stop_cb, NULL);
   if (rc == COIO_ENOTSUP) {
     assert_int_equal(coio_loop_kind(loop), COIO_LOOP_PROACTOR);
     print_message("SKIP: %s has no readiness API (COIO_ENOTSUP)\n", coio_loop_backend(loop));
@@ -214,7 +209,7 @@ static void on_rival(coio_loop_t *loop, void *arg) {
   (*r->winners)++;
   assert_int_equal(coio_loop_remove_reader(loop, r->other), 0);
   assert_int_equal(coio_loop_remove_reader(loop, r->mine), 0);
-  coio_call_soon(loop, stop_cb, NULL, NULL);
+  coio_call_soon(loop, test_stop_cb, NULL, NULL);
 }
 
 static void removing_a_reader_cancels_its_queued_callback(void **state) {

@@ -153,18 +153,13 @@ static void count_cb(coio_loop_t *loop, void *arg) {
   (*(int *)arg)++;
 }
 
-static void stop_cb(coio_loop_t *loop, void *arg) {
-  (void)arg;
-  coio_loop_stop(loop);
-}
-
 static void calls_queued_before_running_run_in_order_with_call_soon(void **state) {
   coio_loop_t *loop = test_loop_new();
   int n = 0;
   (void)state;
   assert_int_equal(coio_call_soon_threadsafe(loop, count_cb, &n), 0);
   assert_int_equal(coio_call_soon_threadsafe(loop, count_cb, &n), 0);
-  assert_int_equal(coio_call_soon_threadsafe(loop, stop_cb, NULL), 0);
+  assert_int_equal(coio_call_soon_threadsafe(loop, test_stop_cb, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(n, 2);
   test_loop_free(loop);

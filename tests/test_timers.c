@@ -26,11 +26,6 @@ static void on_timer(coio_loop_t *loop, void *arg) {
   t->log->order[t->log->n++] = t->id;
 }
 
-static void stop_cb(coio_loop_t *loop, void *arg) {
-  (void)arg;
-  coio_loop_stop(loop);
-}
-
 static void timers_fire_in_deadline_order_and_never_early(void **state) {
   coio_loop_t *loop = test_loop_new();
   static const double delays[] = {0.05, 0.01, 0.03, 0.0, 0.02, 0.04, 0.001};
@@ -47,7 +42,7 @@ static void timers_fire_in_deadline_order_and_never_early(void **state) {
     t[i].due = coio_loop_time(loop) + delays[i];
     assert_int_equal(coio_call_later(loop, delays[i], on_timer, &t[i], NULL), 0);
   }
-  assert_int_equal(coio_call_later(loop, 0.06, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_later(loop, 0.06, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(log.n, 7);
   for (i = 0; i < 7; i++) {
@@ -74,7 +69,7 @@ static void equal_deadlines_keep_scheduling_order(void **state) {
     t[i].due = when;
     assert_int_equal(coio_call_at(loop, when, on_timer, &t[i], NULL), 0);
   }
-  assert_int_equal(coio_call_at(loop, when, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_at(loop, when, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(log.n, 20);
   for (i = 0; i < 20; i++) {
@@ -92,7 +87,7 @@ static void a_time_in_the_past_runs_at_the_next_iteration(void **state) {
   memset(&log, 0, sizeof log);
   assert_int_equal(coio_call_at(loop, coio_loop_time(loop) - 100, on_timer, &t, NULL), 0);
   assert_int_equal(coio_call_at(loop, -5, on_timer, &t, NULL), 0);
-  assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(t.runs, 2);
   test_loop_free(loop);
@@ -114,7 +109,7 @@ static void cancel_before_and_after_running(void **state) {
   assert_int_equal(coio_handle_cancel(loop, hb), 0);
   assert_int_equal(coio_handle_cancel(loop, hb), COIO_ENOENT);
   assert_int_equal(coio_handle_cancel(loop, hc), 0);
-  assert_int_equal(coio_call_later(loop, 0.02, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_later(loop, 0.02, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(a.runs, 1);
   assert_int_equal(b.runs, 0);
@@ -122,7 +117,7 @@ static void cancel_before_and_after_running(void **state) {
   /* cancel after it ran: harmless, even when the slot was reused since */
   assert_int_equal(coio_call_soon(loop, on_timer, &c, &hd), 0);
   assert_int_equal(coio_handle_cancel(loop, ha), COIO_ENOENT);
-  assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(c.runs, 1);
   assert_int_equal(coio_handle_cancel(loop, hd), COIO_ENOENT);
@@ -148,7 +143,7 @@ static void a_callback_cancels_one_in_the_same_batch(void **state) {
   memset(&log, 0, sizeof log);
   assert_int_equal(coio_call_soon(loop, cancel_other, &c, NULL), 0);
   assert_int_equal(coio_call_soon(loop, on_timer, &v, &c.victim), 0);
-  assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(c.rc, 0);
   assert_int_equal(v.runs, 0);
@@ -234,7 +229,7 @@ static void cancelling_many_timers_leaves_the_rest(void **state) {
   }
   for (i = 0; i < 10000; i += 2)
     assert_int_equal(coio_handle_cancel(loop, hs[i]), 0);
-  assert_int_equal(coio_call_later(loop, 0.05, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_later(loop, 0.05, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(m.fired, 5000);
   for (i = 0; i < 10000; i++)

@@ -35,11 +35,6 @@ static int block_io_uring(void) {
   return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
-static void stop_cb(coio_loop_t *loop, void *arg) {
-  (void)arg;
-  coio_loop_stop(loop);
-}
-
 static void loops_when_io_uring_is_blocked(void **state) {
   coio_loop_t *loop = NULL;
   coio_loop_options_t o;
@@ -58,7 +53,7 @@ static void loops_when_io_uring_is_blocked(void **state) {
   /* the default loop still works, on epoll */
   assert_int_equal(coio_loop_new(&loop, NULL), 0);
   assert_string_equal(coio_loop_backend(loop), "epoll");
-  assert_int_equal(coio_call_soon(loop, stop_cb, NULL, NULL), 0);
+  assert_int_equal(coio_call_soon(loop, test_stop_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
   assert_int_equal(coio_loop_free(loop), 0);
 
