@@ -23,3 +23,6 @@ if(NOT DEFINED CMAKE_CROSSCOMPILING_EMULATOR)
     set(CMAKE_CROSSCOMPILING_EMULATOR wine)
   endif()
 endif()
+# Self-contained executables: no libgcc/libstdc++/winpthread DLLs to copy
+# next to the tests for Wine (../shared/PITFALLS.md section 6).
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")

@@ -10,28 +10,12 @@
 
 #include "coio/error.h"
 #include "coio/future.h"
+#include "future_internal.h"
 #include "loop_internal.h"
-
-typedef struct done_cb {
-  coio_future_cb fn;
-  void *arg;
-} done_cb_t;
-
-struct coio_future {
-  coio_loop_t *loop;
-  long refs;
-  coio_future_state_t state;
-  int error;
-  char *message;
-  void *value;
-  void (*dtor)(void *);
-  done_cb_t *cbs;
-  size_t ncbs, cbs_cap;
-};
 
 typedef struct fire {
   coio_future_t *fut;
-  done_cb_t *cbs;
+  coio__done_cb_t *cbs;
   size_t n;
 } fire_t;
 
@@ -45,10 +29,15 @@ int coio_future_new(coio_loop_t *loop, coio_future_t **out) {
   f = calloc(1, sizeof *f);
   if (!f)
     return COIO_ENOMEM;
-  f->loop = loop;
-  f->refs = 1;
+  coio__future_init(f, loop, NULL);
   *out = f;
   return 0;
+}
+
+void coio__future_init(coio_future_t *fut, coio_loop_t *loop, const coio__future_ops_t *ops) {
+  fut->loop = loop;
+  fut->ops = ops;
+  fut->refs = 1;
 }
 
 coio_future_t *coio_future_ref(coio_future_t *fut) {
@@ -60,6 +49,8 @@ coio_future_t *coio_future_ref(coio_future_t *fut) {
 void coio_future_unref(coio_future_t *fut) {
   if (!fut || --fut->refs > 0)
     return;
+  if (fut->ops && fut->ops->finalize)
+    fut->ops->finalize(fut);
   if (fut->dtor)
     fut->dtor(fut->value);
   free(fut->message);
@@ -100,7 +91,7 @@ static void fire_drop(void *arg) {
 }
 
 /* Schedules callbacks cbs[0..n) (ownership passes) for fut. */
-static int schedule_fire(coio_future_t *fut, done_cb_t *cbs, size_t n) {
+static int schedule_fire(coio_future_t *fut, coio__done_cb_t *cbs, size_t n) {
   fire_t *f;
   int rc;
   if (fut->loop->closed) {
@@ -122,7 +113,7 @@ static int schedule_fire(coio_future_t *fut, done_cb_t *cbs, size_t n) {
 
 /* Marks fut done and schedules its callbacks. */
 static int complete(coio_future_t *fut) {
-  done_cb_t *cbs = fut->cbs;
+  coio__done_cb_t *cbs = fut->cbs;
   size_t n = fut->ncbs;
   fut->cbs = NULL;
   fut->ncbs = fut->cbs_cap = 0;
@@ -170,6 +161,12 @@ int coio_future_set_error(coio_future_t *fut, int code, const char *message) {
 int coio_future_cancel(coio_future_t *fut, const char *message) {
   if (!fut)
     return COIO_EINVAL;
+  if (fut->ops && fut->ops->cancel)
+    return fut->ops->cancel(fut, message);
+  return coio__future_cancel_now(fut, message);
+}
+
+int coio__future_cancel_now(coio_future_t *fut, const char *message) {
   if (fut->state != COIO_FUTURE_PENDING)
     return COIO_EINVALSTATE;
   fut->state = COIO_FUTURE_CANCELLED;
@@ -196,7 +193,7 @@ int coio_future_result(const coio_future_t *fut, void **value) {
 const char *coio_future_message(const coio_future_t *fut) { return fut ? fut->message : NULL; }
 
 int coio_future_add_done_callback(coio_future_t *fut, coio_future_cb cb, void *user_data) {
-  done_cb_t *one;
+  coio__done_cb_t *one;
   if (!fut || !cb)
     return COIO_EINVAL;
   if (fut->state != COIO_FUTURE_PENDING) {
@@ -209,7 +206,7 @@ int coio_future_add_done_callback(coio_future_t *fut, coio_future_cb cb, void *u
   }
   if (fut->ncbs == fut->cbs_cap) {
     size_t ncap = fut->cbs_cap ? fut->cbs_cap * 2 : 2;
-    done_cb_t *n = realloc(fut->cbs, ncap * sizeof *n);
+    coio__done_cb_t *n = realloc(fut->cbs, ncap * sizeof *n);
     if (!n)
       return COIO_ENOMEM;
     fut->cbs = n;
@@ -234,4 +231,22 @@ int coio_future_remove_done_callback(coio_future_t *fut, coio_future_cb cb, void
   }
   fut->ncbs = j;
   return removed;
+}
+
+void *coio__future_steal_result(coio_future_t *fut) {
+  void *v = fut->value;
+  fut->value = NULL;
+  fut->dtor = NULL;
+  return v;
+}
+
+void coio__future_abandon(coio_future_t *fut, const char *message) {
+  if (fut->state != COIO_FUTURE_PENDING)
+    return;
+  fut->state = COIO_FUTURE_CANCELLED;
+  fut->error = COIO_ECANCELED;
+  fut->message = dup_message(message);
+  free(fut->cbs);
+  fut->cbs = NULL;
+  fut->ncbs = fut->cbs_cap = 0;
 }

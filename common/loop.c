@@ -125,6 +125,8 @@ int coio_loop_new(coio_loop_t **out, const coio_loop_options_t *opts) {
     return COIO_EINVAL;
   if (opts && (!(opts->slow_callback_duration >= 0) || isinf(opts->slow_callback_duration)))
     return COIO_EINVAL;
+  if (opts && opts->task_stack_size > ((size_t)1 << 30))
+    return COIO_EINVAL;
   apply_env(&kind, &name);
   if ((rc = coio__os_init()) != 0)
     return rc;
@@ -141,6 +143,7 @@ int coio_loop_new(coio_loop_t **out, const coio_loop_options_t *opts) {
   loop->slow_ns = opts && opts->slow_callback_duration > 0
                       ? coio__seconds_to_ns(opts->slow_callback_duration)
                       : COIO__DEFAULT_SLOW_NS;
+  loop->task_stack_size = opts ? opts->task_stack_size : 0;
   if ((rc = open_backend(loop, kind, name)) != 0) {
     coio__mutex_destroy(&loop->tsafe_lock);
     free(loop);
@@ -165,6 +168,7 @@ int coio_loop_close(coio_loop_t *loop) {
   loop->tsafe = NULL;
   loop->tsafe_len = loop->tsafe_cap = 0;
   coio__mutex_unlock(&loop->tsafe_lock);
+  coio__tasks_close(loop);
   coio__cb_free_all(loop);
   loop->backend->close(loop->bstate);
   loop->bstate = NULL;

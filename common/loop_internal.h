@@ -75,6 +75,15 @@ struct coio_loop {
   coio__atomic_int tsafe_closed;
   coio__atomic_int tsafe_pending;
 
+  /* tasks (task.c) */
+  struct coio__task *tasks; /* every task not yet ended: a list */
+  size_t ntasks;
+  uint64_t task_counter;        /* for default names */
+  size_t task_stack_size;       /* 0: COIO__DEFAULT_STACK_SIZE */
+  struct coio__stack_pool *stacks; /* made on the first spawn */
+  /* set by the default executor when it exists (executor.c) */
+  void (*executor_shutdown)(coio_loop_t *loop);
+
   /* debug mode */
   int debug;
   uint64_t slow_ns;
@@ -100,6 +109,9 @@ void coio__cb_free_all(coio_loop_t *loop);
 
 /* io_watch.c */
 void coio__io_free_all(coio_loop_t *loop);
+
+/* task.c: ends what is left of the tasks of a closing loop. */
+void coio__tasks_close(coio_loop_t *loop);
 
 /* loop.c */
 void coio__loop_warn(coio_loop_t *loop, const char *fmt, ...);

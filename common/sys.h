@@ -21,6 +21,8 @@ typedef volatile LONG coio__atomic_int;
 static inline int coio__atomic_load(coio__atomic_int *a) { return (int)InterlockedCompareExchange(a, 0, 0); }
 static inline void coio__atomic_store(coio__atomic_int *a, int v) { InterlockedExchange(a, v); }
 static inline int coio__atomic_exchange(coio__atomic_int *a, int v) { return (int)InterlockedExchange(a, v); }
+typedef volatile LONG64 coio__atomic_u64;
+static inline uint64_t coio__atomic_inc64(coio__atomic_u64 *a) { return (uint64_t)InterlockedIncrement64(a); }
 #else
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,6 +35,14 @@ typedef atomic_int coio__atomic_int;
 static inline int coio__atomic_load(coio__atomic_int *a) { return atomic_load(a); }
 static inline void coio__atomic_store(coio__atomic_int *a, int v) { atomic_store(a, v); }
 static inline int coio__atomic_exchange(coio__atomic_int *a, int v) { return atomic_exchange(a, v); }
+typedef atomic_ullong coio__atomic_u64;
+static inline uint64_t coio__atomic_inc64(coio__atomic_u64 *a) { return (uint64_t)atomic_fetch_add(a, 1) + 1; }
+#endif
+
+#if defined(_MSC_VER)
+#define COIO__THREAD_LOCAL __declspec(thread)
+#else
+#define COIO__THREAD_LOCAL _Thread_local
 #endif
 
 /* Monotonic time in nanoseconds (clock_posix.c / clock_win.c). */

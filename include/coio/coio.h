@@ -7,6 +7,7 @@
 #include "loop.h"
 #include "future.h"
 #include "net.h"
+#include "task.h"
 
 #define COIO_VERSION_MAJOR 0
 #define COIO_VERSION_MINOR 1

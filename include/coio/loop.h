@@ -41,6 +41,9 @@ typedef struct coio_loop_options {
   int debug;
   /* Seconds; 0 means the default, 0.1 s. */
   double slow_callback_duration;
+  /* Usable stack bytes of this loop's tasks that do not set their own;
+   * 0 means 256 KiB. At most 1 GiB (else COIO_EINVAL). */
+  size_t task_stack_size;
 } coio_loop_options_t;
 
 /* Creates a loop. opts may be NULL (defaults). On success *out owns a new
