@@ -192,7 +192,7 @@ int coio__cb_schedule(coio_loop_t *loop, coio_callback_t fn, void *arg, void (*d
 }
 
 int coio__cb_schedule_at(coio_loop_t *loop, uint64_t when_ns, coio_callback_t fn, void *arg,
-                         coio_handle_t *handle) {
+                         void (*drop)(void *), coio_handle_t *handle) {
   uint32_t i;
   coio__cb_t *cb;
   int rc = alloc_slot(loop, &i);
@@ -201,7 +201,7 @@ int coio__cb_schedule_at(coio_loop_t *loop, uint64_t when_ns, coio_callback_t fn
   cb = slot(loop, i);
   cb->fn = fn;
   cb->arg = arg;
-  cb->drop = NULL;
+  cb->drop = drop;
   cb->when_ns = when_ns;
   cb->seq = loop->timer_seq++;
   cb->state = COIO__CB_TIMER;
@@ -321,7 +321,7 @@ int coio_call_later(coio_loop_t *loop, double delay, coio_callback_t cb, void *u
     return COIO_EINVAL;
   /* +1 ns: the double to integer conversion must never make it early. */
   return coio__cb_schedule_at(loop, coio__now_ns() + coio__seconds_to_ns(delay) + 1, cb, user_data,
-                              handle);
+                              NULL, handle);
 }
 
 int coio_call_at(coio_loop_t *loop, double when, coio_callback_t cb, void *user_data,
@@ -332,7 +332,7 @@ int coio_call_at(coio_loop_t *loop, double when, coio_callback_t cb, void *user_
   if (isnan(when) || isinf(when))
     return COIO_EINVAL;
   return coio__cb_schedule_at(loop, when <= 0 ? 0 : coio__seconds_to_ns(when) + 1, cb, user_data,
-                              handle);
+                              NULL, handle);
 }
 
 int coio__cb_pending(coio_loop_t *loop, coio_handle_t handle) {

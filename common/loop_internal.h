@@ -95,7 +95,7 @@ struct coio_loop {
 int coio__cb_schedule(coio_loop_t *loop, coio_callback_t fn, void *arg, void (*drop)(void *),
                       coio_handle_t *handle);
 int coio__cb_schedule_at(coio_loop_t *loop, uint64_t when_ns, coio_callback_t fn, void *arg,
-                         coio_handle_t *handle);
+                         void (*drop)(void *), coio_handle_t *handle);
 /* 1 if handle names a record that is still queued and not cancelled. */
 int coio__cb_pending(coio_loop_t *loop, coio_handle_t handle);
 /* Moves due timers to the ready ring. */

@@ -21,6 +21,8 @@
 #ifndef COIO_TASK_H
 #define COIO_TASK_H
 
+#include <math.h>
+
 #include "future.h"
 
 COIO_BEGIN_DECLS
@@ -93,6 +95,99 @@ enum {
  * to coio_loop_run_until_complete. */
 COIO_API int coio_gather(coio_loop_t *loop, coio_future_t *const *futs, size_t n, int flags,
                          coio_future_t **out);
+
+/* No timeout, where a timeout in seconds is taken. Other negative, NaN or
+ * infinite values are refused with COIO_EINVAL. */
+#define COIO_NO_TIMEOUT (HUGE_VAL)
+
+typedef enum coio_wait_mode {
+  COIO_WAIT_ALL_COMPLETED = 0,
+  COIO_WAIT_FIRST_COMPLETED = 1,
+  COIO_WAIT_FIRST_EXCEPTION = 2 /* an error or a cancellation; else all */
+} coio_wait_mode_t;
+
+/* (task) asyncio.wait: suspends until mode is satisfied or timeout seconds
+ * passed, and returns how many of the n futures are done (see each with
+ * coio_future_done). Nothing is cancelled on timeout. COIO_EINVAL for n ==
+ * 0, futures of another loop, a bad timeout; COIO_ECANCELED if the waiting
+ * task was cancelled. */
+COIO_API int coio_wait(coio_future_t *const *futs, size_t n, coio_wait_mode_t mode,
+                       double timeout);
+
+/* (task) asyncio.wait_for: awaits fut for at most timeout seconds and
+ * returns its status. On timeout fut is cancelled, awaited until it ended,
+ * and COIO_ETIMEDOUT is returned. Cancelling the waiting task cancels fut
+ * too (COIO_ECANCELED). */
+COIO_API int coio_wait_for(coio_future_t *fut, double timeout);
+
+/* asyncio.as_completed: yields the futures in the order they complete.
+ * The iterator holds a reference to each future until it is freed. */
+typedef struct coio_as_completed coio_as_completed_t;
+COIO_API int coio_as_completed_new(coio_loop_t *loop, coio_future_t *const *futs, size_t n,
+                                   double timeout, coio_as_completed_t **out);
+/* (task) 1 and *fut: the next done future (no reference added: valid while
+ * the iterator lives). 0 when every future was returned. COIO_ETIMEDOUT
+ * once the timeout passed (the rest keep running), COIO_ECANCELED. */
+COIO_API int coio_as_completed_next(coio_as_completed_t *it, coio_future_t **fut);
+COIO_API void coio_as_completed_free(coio_as_completed_t *it);
+
+/* asyncio.shield: *out completes as inner does, but cancelling *out does
+ * not cancel inner (awaiting a shield from a cancelled task returns
+ * COIO_ECANCELED while inner goes on). */
+COIO_API int coio_shield(coio_future_t *inner, coio_future_t **out);
+
+/* ---- timeout scopes (asyncio.timeout / timeout_at) -----------------------
+ *   coio_timeout_t *scope;
+ *   coio_timeout_enter(1.5, &scope);
+ *   rc = ...awaits...;                 // COIO_ECANCELED when the scope expired
+ *   rc = coio_timeout_exit(scope, rc); // COIO_ETIMEDOUT if that was us
+ * On expiry the scope cancels its task; exit turns the resulting
+ * COIO_ECANCELED into COIO_ETIMEDOUT unless another cancellation is also
+ * pending (then it stays COIO_ECANCELED), and frees the scope. Scopes nest
+ * and must be exited in reverse order, in the task that entered them. */
+typedef struct coio_timeout coio_timeout_t;
+/* (task) Enters a scope expiring after delay seconds (COIO_NO_TIMEOUT: none). */
+COIO_API int coio_timeout_enter(double delay, coio_timeout_t **out);
+/* (task) Enters a scope expiring at loop time when (COIO_NO_TIMEOUT: none). */
+COIO_API int coio_timeout_enter_at(double when, coio_timeout_t **out);
+/* Moves the deadline (loop time, or COIO_NO_TIMEOUT). COIO_EINVALSTATE once
+ * the scope expired. */
+COIO_API int coio_timeout_reschedule(coio_timeout_t *scope, double when);
+/* The deadline in loop time, or COIO_NO_TIMEOUT. */
+COIO_API double coio_timeout_when(const coio_timeout_t *scope);
+COIO_API int coio_timeout_expired(const coio_timeout_t *scope);
+/* (task) Leaves the scope: returns status, or COIO_ETIMEDOUT (see above). */
+COIO_API int coio_timeout_exit(coio_timeout_t *scope, int status);
+
+/* ---- task groups (asyncio.TaskGroup) --------------------------------------
+ *   coio_task_group_t *g;
+ *   coio_task_group_new(&g);
+ *   coio_task_group_spawn(g, fetch, a, NULL, NULL);
+ *   coio_task_group_spawn(g, fetch, b, NULL, NULL);
+ *   rc = ...the body's own awaits, 0 if none...;
+ *   rc = coio_task_group_wait(g, rc);
+ *   coio_task_group_free(g);
+ * The first child to fail cancels the other children and the parent task
+ * (so the body's await returns COIO_ECANCELED); wait returns after every
+ * child ended, with the first child error (every error is listed by
+ * coio_task_group_error), or COIO_ECANCELED if the parent was cancelled
+ * from outside, or 0. A body status other than 0 also cancels the
+ * children. Children that end cancelled are not errors. */
+typedef struct coio_task_group coio_task_group_t;
+/* (task) A group whose parent is the current task. */
+COIO_API int coio_task_group_new(coio_task_group_t **out);
+/* Spawns a child (see coio_task_spawn). COIO_EINVALSTATE once the group is
+ * finished or shutting down after an error. */
+COIO_API int coio_task_group_spawn(coio_task_group_t *g, coio_task_fn fn, void *arg,
+                                   const coio_task_options_t *opts, coio_task_t **out);
+/* (task, the parent) asyncio's __aexit__ (see above). */
+COIO_API int coio_task_group_wait(coio_task_group_t *g, int body_status);
+/* How many errors were recorded; the i-th one's code (and its task, NULL
+ * for the body's own error; no reference added). */
+COIO_API size_t coio_task_group_error_count(const coio_task_group_t *g);
+COIO_API int coio_task_group_error(const coio_task_group_t *g, size_t i, coio_task_t **task);
+/* Frees a group that was waited for (COIO_EBUSY otherwise). */
+COIO_API int coio_task_group_free(coio_task_group_t *g);
 
 /* ---- context values (asyncio's contextvars) ------------------------------
  * A variable holds one value per task; a task spawned from a task starts
