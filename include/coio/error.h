@@ -49,8 +49,9 @@ COIO_BEGIN_DECLS
   X(EAFNOSUPPORT, -34, "address family not supported")                            \
   X(ENOTSOCK, -35, "not a socket")                                                \
   X(ERANGE, -36, "result out of range")                                          \
-  X(ENOTASK, -37, "not called from a task of this loop")                           \
-  X(ESHUTDOWN, -38, "already shut down")
+  X(ENOTASK, -37, "not called from a task")                           \
+  X(ESHUTDOWN, -38, "already shut down")                                          \
+  X(ENONAME, -39, "name or service not known")
 
 enum coio_errno {
 #define COIO_ERR_ENUM_(name, val, msg) COIO_##name = (val),
