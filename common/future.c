@@ -91,6 +91,9 @@ static void fire_drop(void *arg) {
 }
 
 /* Schedules callbacks cbs[0..n) (ownership passes) for fut. */
+/* Schedules callbacks cbs[0..n) for fut. On success the fire record owns
+ * cbs; on a closed loop cbs is freed (nothing will ever run); on another
+ * error cbs is left to the caller. */
 static int schedule_fire(coio_future_t *fut, coio__done_cb_t *cbs, size_t n) {
   fire_t *f;
   int rc;
@@ -99,40 +102,53 @@ static int schedule_fire(coio_future_t *fut, coio__done_cb_t *cbs, size_t n) {
     return COIO_ECLOSED;
   }
   f = malloc(sizeof *f);
-  if (!f) {
-    free(cbs);
+  if (!f)
     return COIO_ENOMEM;
-  }
   f->fut = coio_future_ref(fut);
   f->cbs = cbs;
   f->n = n;
-  if ((rc = coio__cb_schedule(fut->loop, fire_run, f, fire_drop, NULL)) != 0)
-    fire_drop(f);
+  if ((rc = coio__cb_schedule(fut->loop, fire_run, f, fire_drop, NULL)) != 0) {
+    coio_future_unref(fut);
+    free(f);
+  }
   return rc;
 }
 
-/* Marks fut done and schedules its callbacks. */
+/* Schedules fut's callbacks for its completion. Called before the state
+ * changes, so that a failure (out of memory) leaves the future pending and
+ * the caller's value the caller's. On a closed loop nothing will ever run:
+ * the callbacks are dropped and the completion goes ahead. */
 static int complete(coio_future_t *fut) {
   coio__done_cb_t *cbs = fut->cbs;
   size_t n = fut->ncbs;
+  int rc;
+  if (n == 0)
+    return 0;
   fut->cbs = NULL;
   fut->ncbs = fut->cbs_cap = 0;
-  if (n == 0) {
-    free(cbs);
+  rc = schedule_fire(fut, cbs, n); /* takes cbs either way */
+  if (rc == COIO_ECLOSED)
     return 0;
+  if (rc != 0) { /* still pending: the callbacks go back */
+    fut->cbs = cbs;
+    fut->ncbs = fut->cbs_cap = n;
+    return rc;
   }
-  return schedule_fire(fut, cbs, n);
+  return 0;
 }
 
 int coio_future_set_result(coio_future_t *fut, void *value, void (*dtor)(void *)) {
+  int rc;
   if (!fut)
     return COIO_EINVAL;
   if (fut->state != COIO_FUTURE_PENDING)
     return COIO_EINVALSTATE;
+  if ((rc = complete(fut)) != 0)
+    return rc; /* still pending; value still the caller's */
   fut->state = COIO_FUTURE_DONE;
   fut->value = value;
   fut->dtor = dtor;
-  return complete(fut);
+  return 0;
 }
 
 static char *dup_message(const char *m) {
@@ -148,14 +164,17 @@ static char *dup_message(const char *m) {
 }
 
 int coio_future_set_error(coio_future_t *fut, int code, const char *message) {
+  int rc;
   if (!fut || code >= 0 || code == COIO_ECANCELED)
     return COIO_EINVAL;
   if (fut->state != COIO_FUTURE_PENDING)
     return COIO_EINVALSTATE;
+  if ((rc = complete(fut)) != 0)
+    return rc;
   fut->state = COIO_FUTURE_DONE;
   fut->error = code;
   fut->message = dup_message(message);
-  return complete(fut);
+  return 0;
 }
 
 int coio_future_cancel(coio_future_t *fut, const char *message) {
@@ -167,12 +186,14 @@ int coio_future_cancel(coio_future_t *fut, const char *message) {
 }
 
 int coio__future_cancel_now(coio_future_t *fut, const char *message) {
+  int rc;
   if (fut->state != COIO_FUTURE_PENDING)
     return COIO_EINVALSTATE;
+  if ((rc = complete(fut)) != 0)
+    return rc;
   fut->state = COIO_FUTURE_CANCELLED;
   fut->error = COIO_ECANCELED;
   fut->message = dup_message(message);
-  complete(fut);
   return 0;
 }
 

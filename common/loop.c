@@ -160,6 +160,9 @@ int coio_loop_close(coio_loop_t *loop) {
     return COIO_EBUSY;
   if (loop->closed)
     return 0;
+  /* First, while the loop still works: the process-wide signal table must
+   * not keep naming this loop, and removing a handler unwatches its fd. */
+  coio__signal_loop_close(loop);
   loop->closed = 1;
   /* From now on other threads get COIO_ECLOSED; what they queued is dropped. */
   coio__mutex_lock(&loop->tsafe_lock);
@@ -168,6 +171,7 @@ int coio_loop_close(coio_loop_t *loop) {
   loop->tsafe = NULL;
   loop->tsafe_len = loop->tsafe_cap = 0;
   coio__mutex_unlock(&loop->tsafe_lock);
+  coio__executor_loop_close(loop);
   coio__tasks_close(loop);
   coio__cb_free_all(loop);
   loop->backend->close(loop->bstate);
@@ -367,3 +371,7 @@ void coio__loop_warn(coio_loop_t *loop, const char *fmt, ...) {
   else
     fprintf(stderr, "%s\n", msg);
 }
+
+const coio__backend_t *coio__loop_backend_table(const coio_loop_t *loop) { return loop->backend; }
+
+void *coio__loop_backend_state(const coio_loop_t *loop) { return loop->bstate; }

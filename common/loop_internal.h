@@ -83,6 +83,9 @@ struct coio_loop {
   struct coio__stack_pool *stacks; /* made on the first spawn */
   /* set by the default executor when it exists (executor.c) */
   void (*executor_shutdown)(coio_loop_t *loop);
+  /* executor.c: how other threads hand work back (executor_internal.h);
+   * made on first use, read and written under tsafe_lock */
+  struct coio__mailbox *mailbox;
 
   /* debug mode */
   int debug;
@@ -112,6 +115,17 @@ void coio__io_free_all(coio_loop_t *loop);
 
 /* task.c: ends what is left of the tasks of a closing loop. */
 void coio__tasks_close(coio_loop_t *loop);
+
+/* signal_posix.c / signal_win.c: removes a closing loop's signal handlers,
+ * restoring the dispositions they replaced (so the process-wide table never
+ * names a freed loop). For coio_loop_close, before it marks the loop closed. */
+void coio__signal_loop_close(coio_loop_t *loop);
+
+/* executor.c: a closing loop (called by coio_loop_close after call_soon_threadsafe
+ * is refused, before the tasks are closed): waits for the default executor's
+ * work and joins its threads, drops what other threads queued for the loop
+ * and ends the executor futures and cross-thread handles still pending. */
+void coio__executor_loop_close(coio_loop_t *loop);
 
 /* loop.c */
 void coio__loop_warn(coio_loop_t *loop, const char *fmt, ...);

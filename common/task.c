@@ -242,11 +242,11 @@ int coio_await(coio_future_t *fut) {
     return COIO_EINVAL;
   if (coio_future_done(fut))
     return coio_future_result(fut, NULL);
+  if ((rc = coio_future_add_done_callback(fut, wake_on_done, t)) != 0)
+    return rc; /* a pending cancel request stays pending */
+  coio_future_ref(fut);
   if (t->must_cancel && coio_future_cancel(fut, t->cancel_msg) == 0)
     t->must_cancel = 0; /* the cancel now travels through fut */
-  if ((rc = coio_future_add_done_callback(fut, wake_on_done, t)) != 0)
-    return rc;
-  coio_future_ref(fut);
   t->waiting = fut;
   crc = coio__task_suspend(t);
   t->waiting = NULL;
@@ -366,6 +366,11 @@ void coio__tasks_close(coio_loop_t *loop) {
    * cancelled for whoever still holds a reference. */
   while (loop->tasks) {
     coio__task_t *t = loop->tasks;
+    if (t->waiting) { /* the reference and callback coio_await took */
+      coio_future_remove_done_callback(t->waiting, wake_on_done, t);
+      coio_future_unref(t->waiting);
+      t->waiting = NULL;
+    }
     coio__coro_free(t->coro);
     t->coro = NULL;
     t->state = COIO__TASK_ENDED;
