@@ -69,7 +69,7 @@ if [ "$only" = all ] || [ "$only" = tsan ]; then
   log "linux-clang-tsan"
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   step linux-clang-tsan configure_linux_tsan && step linux-clang-tsan build linux-clang-tsan &&
-    run_ctest linux-clang-tsan -R '^(threadsafe|loop)/'
+    run_ctest linux-clang-tsan -R '^(threadsafe|loop|executor|dns|task|combinators|coro|sync|signal)/'
 fi
 
 if [ "$only" = all ] || [ "$only" = windows ]; then

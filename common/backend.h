@@ -44,6 +44,9 @@ typedef struct coio__io {
   uint64_t bdata;
 } coio__io_t;
 
+struct coio__driver;        /* transports' I/O: common/transport_internal.h */
+struct coio__proactor_ops; /* completions: proactor/proactor.h */
+
 typedef struct coio__backend {
   const char *name;      /* "epoll", "io_uring", "iocp" */
   coio_loop_kind_t kind; /* COIO_LOOP_SELECTOR or COIO_LOOP_PROACTOR */
@@ -65,6 +68,11 @@ typedef struct coio__backend {
   /* The core changed io->interest from old_interest. NULL when the backend
    * has no readiness (the core answers COIO_ENOTSUP). */
   int (*io_update)(void *state, coio__io_t *io, unsigned old_interest);
+  /* How transports move bytes on this backend (selector/transport.c or
+   * proactor/transport.c); NULL: transports are not available yet. */
+  const struct coio__driver *driver;
+  /* Proactor backends: the completion operations (proactor/proactor.h). */
+  const struct coio__proactor_ops *proactor;
 } coio__backend_t;
 
 /* The backends this build has (common/backends.c), NULL-terminated, in
@@ -77,6 +85,10 @@ extern const coio__backend_t *const coio__backends[];
  * Errors and hang-ups are reported as both readable and writable, so that
  * the callback's own system call sees the error. */
 void coio__loop_io_ready(coio_loop_t *loop, coio__io_t *io, unsigned events);
+
+/* The loop's backend table and the state its open() made (for drivers). */
+const coio__backend_t *coio__loop_backend_table(const coio_loop_t *loop);
+void *coio__loop_backend_state(const coio_loop_t *loop);
 
 /* The core's monotonic clock, in nanoseconds (common/clock_*.c). */
 uint64_t coio__now_ns(void);

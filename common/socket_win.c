@@ -1,4 +1,5 @@
-/* common/socket_win.c - coio_socketpair and friends on Windows.
+/* common/socket_win.c - coio_socketpair and friends on Windows, and the
+ * coio__socket_* helpers of the transport core (transport_internal.h).
  *
  * Windows has no socketpair(), so the pair is a loopback TCP connection made
  * the way CPython's socket.socketpair does it on Windows, plus its later
@@ -29,6 +30,7 @@
 #include "coio/net.h"
 #include "error_internal.h"
 #include "sys.h"
+#include "transport_internal.h"
 
 #ifndef WSA_FLAG_NO_HANDLE_INHERIT
 #define WSA_FLAG_NO_HANDLE_INHERIT 0x80
@@ -202,4 +204,177 @@ long coio_socket_recv(coio_socket_t sock, void *buf, size_t len) {
     return COIO_EINVAL;
   n = recv((SOCKET)sock, (char *)buf, clamp_len(len), 0);
   return n == SOCKET_ERROR ? last_wsa_error() : (long)n;
+}
+
+/* ---- what the transport core needs (transport_internal.h) ------------------
+ *
+ * Every socket is made by WSASocketW with WSA_FLAG_OVERLAPPED (an IOCP loop
+ * associates it with its port and starts overlapped operations on it) and
+ * WSA_FLAG_NO_HANDLE_INHERIT (PITFALLS section 2: the inheritance race), and
+ * is non-blocking (a selector-style caller may use it with plain calls;
+ * overlapped operations do not care). Stream sockets get TCP_NODELAY, as
+ * asyncio gives every TCP transport. */
+
+static int os_family(int family) {
+  switch (family) {
+  case COIO_AF_INET:
+    return AF_INET;
+  case COIO_AF_INET6:
+    return AF_INET6;
+  default:
+    return -1;
+  }
+}
+
+/* Not in every SDK header (mingw-w64 has the first in mswsock.h, the
+ * Windows SDK in mstcpip.h; the second only newer SDKs). */
+#ifndef SIO_UDP_CONNRESET
+#define SIO_UDP_CONNRESET _WSAIOW(IOC_VENDOR, 12)
+#endif
+#ifndef SIO_UDP_NETRESET
+#define SIO_UDP_NETRESET _WSAIOW(IOC_VENDOR, 15)
+#endif
+
+/* PITFALLS section 1 (KB 263823, cpython#91227): by default an ICMP "port
+ * unreachable" answering one of our datagrams makes the *next receive* on
+ * the socket fail with WSAECONNRESET (an IOCP receive with
+ * ERROR_PORT_UNREACHABLE), which would end a datagram endpoint's receive
+ * loop for a message to an unrelated peer. Turned off here, once, as
+ * libuv and CPython do; the proactor driver still treats those codes on a
+ * datagram receive as non-fatal in case the ioctl is refused. NETRESET
+ * (TTL expired) is the same trap on newer systems; older ones reject the
+ * ioctl, which is fine. Wine accepts both and never reports the error,
+ * so this path cannot be observed there. */
+static void udp_no_connreset(SOCKET s) {
+  BOOL off = FALSE;
+  DWORD bytes = 0;
+  WSAIoctl(s, SIO_UDP_CONNRESET, &off, sizeof off, NULL, 0, &bytes, NULL, NULL);
+  WSAIoctl(s, SIO_UDP_NETRESET, &off, sizeof off, NULL, 0, &bytes, NULL, NULL);
+}
+
+int coio__socket_open(int family, int socktype, coio_socket_t *out) {
+  int fam = os_family(family), rc;
+  int type = socktype == COIO_SOCK_DGRAM ? SOCK_DGRAM : SOCK_STREAM;
+  int proto = type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
+  u_long nonblocking = 1;
+  SOCKET s;
+  if (fam < 0)
+    return COIO_EAFNOSUPPORT;
+  if ((rc = coio__os_init()) != 0)
+    return rc;
+  s = WSASocketW(fam, type, proto, NULL, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (s == INVALID_SOCKET && WSAGetLastError() == WSAEINVAL) { /* before 7 SP1 */
+    s = WSASocketW(fam, type, proto, NULL, 0, WSA_FLAG_OVERLAPPED);
+    if (s != INVALID_SOCKET)
+      SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
+  }
+  if (s == INVALID_SOCKET)
+    return last_wsa_error();
+  if (ioctlsocket(s, FIONBIO, &nonblocking) != 0) {
+    rc = last_wsa_error();
+    closesocket(s);
+    return rc;
+  }
+  if (type == SOCK_STREAM) {
+    int one = 1; /* best effort, as on POSIX */
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+  } else {
+    udp_no_connreset(s);
+  }
+  *out = (coio_socket_t)s;
+  return 0;
+}
+
+int coio__socket_bind(coio_socket_t fd, const coio_sockaddr_t *addr) {
+  if (bind((SOCKET)fd, (const struct sockaddr *)addr->u.bytes, (int)addr->len) != 0)
+    return last_wsa_error();
+  return 0;
+}
+
+int coio__socket_listen(coio_socket_t fd, int backlog) {
+  if (listen((SOCKET)fd, backlog) != 0)
+    return last_wsa_error();
+  return 0;
+}
+
+int coio__socket_name(coio_socket_t fd, coio_sockaddr_t *addr) {
+  int len = (int)sizeof addr->u.bytes;
+  if (getsockname((SOCKET)fd, (struct sockaddr *)addr->u.bytes, &len) != 0) {
+    addr->len = 0;
+    return last_wsa_error();
+  }
+  addr->len = (uint32_t)len;
+  return 0;
+}
+
+int coio__socket_peer(coio_socket_t fd, coio_sockaddr_t *addr) {
+  int len = (int)sizeof addr->u.bytes;
+  if (getpeername((SOCKET)fd, (struct sockaddr *)addr->u.bytes, &len) != 0) {
+    addr->len = 0;
+    return last_wsa_error();
+  }
+  addr->len = (uint32_t)len;
+  return 0;
+}
+
+/* reuse_address on Windows. SO_REUSEADDR there is not the POSIX option: it
+ * lets *another* socket bind the very same address and port, even one
+ * already listening, and take over its connections (MS "Using
+ * SO_REUSEADDR and SO_EXCLUSIVEADDRUSE"). What POSIX servers want from
+ * SO_REUSEADDR, rebinding a port whose old connections sit in TIME_WAIT,
+ * Windows already allows by default. So, as CPython's socket.create_server
+ * and asyncio's default on Windows, coio never sets SO_REUSEADDR:
+ *   reuse_address  1 or 0 (default): nothing to set, the Windows default
+ *                  already is "restart over TIME_WAIT";
+ *   reuse_address -1 (off): SO_EXCLUSIVEADDRUSE, the strict opposite: no
+ *                  other socket may bind the port at all, and (like a
+ *                  POSIX bind without SO_REUSEADDR) the bind fails while
+ *                  connections of an earlier listener linger.
+ * reuse_port: Windows has no SO_REUSEPORT (load-balanced listeners);
+ * COIO_ENOTSUP, as asyncio refuses it there. Checked first, so that a
+ * refused call changes nothing. */
+int coio__socket_set_reuse(coio_socket_t fd, int reuse_address, int reuse_port) {
+  int on = 1;
+  if (reuse_port)
+    return COIO_ENOTSUP;
+  if (reuse_address < 0 &&
+      setsockopt((SOCKET)fd, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on) != 0)
+    return last_wsa_error();
+  return 0;
+}
+
+int coio__socket_set_v6only(coio_socket_t fd, int on) {
+  DWORD v = on ? 1 : 0; /* already on by default on Windows; set anyway */
+  if (setsockopt((SOCKET)fd, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&v, sizeof v) != 0)
+    return last_wsa_error();
+  return 0;
+}
+
+int coio__socket_set_broadcast(coio_socket_t fd, int on) {
+  BOOL v = on ? TRUE : FALSE;
+  if (setsockopt((SOCKET)fd, SOL_SOCKET, SO_BROADCAST, (const char *)&v, sizeof v) != 0)
+    return last_wsa_error();
+  return 0;
+}
+
+int coio__socket_connect_now(coio_socket_t fd, const coio_sockaddr_t *addr) {
+  /* datagram sockets: connect only records the peer, it never blocks */
+  if (connect((SOCKET)fd, (const struct sockaddr *)addr->u.bytes, (int)addr->len) != 0)
+    return last_wsa_error();
+  return 0;
+}
+
+int coio__socket_error(coio_socket_t fd) {
+  int err = 0, len = (int)sizeof err;
+  if (getsockopt((SOCKET)fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0)
+    return last_wsa_error();
+  return coio__err_from_win32((unsigned long)err);
+}
+
+int coio__socket_shutdown_write(coio_socket_t fd) {
+  /* The socket of a ConnectEx / AcceptEx needs its UPDATE_*_CONTEXT first
+   * (the IOCP backend does it at completion), else this fails on Windows. */
+  if (shutdown((SOCKET)fd, SD_SEND) != 0)
+    return last_wsa_error();
+  return 0;
 }

@@ -3,10 +3,14 @@
  *
  * A packet is told apart by its completion key:
  *  - KEY_OP: a handle associated with the port completed an overlapped
- *    operation. lpOverlapped is the OVERLAPPED embedded first in an
- *    operation record (iocp_op_t) that names its completion callback.
- *    GetQueuedCompletionStatusEx entries carry no error code: the NTSTATUS
- *    is in lpOverlapped->Internal (../shared/PITFALLS.md section 1).
+ *    operation. lpOverlapped is the OVERLAPPED at the start of the
+ *    operation record's private area, so it is the coio__op_t itself
+ *    (proactor.h; "the completion seam" below). GetQueuedCompletionStatusEx
+ *    entries carry no error code: the NTSTATUS is in lpOverlapped->Internal
+ *    (../shared/PITFALLS.md section 1).
+ *  - KEY_OP_RESULT: an operation whose system call failed at once (or met
+ *    EOF at once), so no packet of its own will come: start() posts this
+ *    one so that its result is still delivered from the loop.
  *  - KEY_WAKE, lpOverlapped == NULL: a cross-thread wake-up posted by wake()
  *    (PITFALLS section 1: PostQueuedCompletionStatus; the core coalesces
  *    wakes with an atomic flag, so at most one is in flight).
@@ -62,8 +66,11 @@
  * would show there forever and spin a reader that does not read it. */
 #define FD_SETSIZE 1024
 #include <winsock2.h>
+#include <ws2tcpip.h>
+#include <mswsock.h>
 #include <windows.h>
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +78,7 @@
 #include "common/backend.h"
 #include "common/error_internal.h"
 #include "common/sys.h"
+#include "proactor/proactor.h"
 
 #if FD_SETSIZE < 1024
 #error "winsock2.h was included before FD_SETSIZE was raised"
@@ -79,26 +87,63 @@
 #define MAX_ENTRIES 128 /* packets dequeued per GetQueuedCompletionStatusEx */
 
 enum {
-  KEY_OP = 0,           /* operation completions: handles are associated with key 0 */
-  KEY_WAKE = 1,         /* wake(): lpOverlapped == NULL */
-  KEY_READY = 2,        /* a socket became ready: lpOverlapped is its coio__io_t */
-  KEY_SELECT_FAILED = 3 /* the select() thread met a fatal error and ended */
+  KEY_OP = 0,            /* operation completions: handles are associated with key 0 */
+  KEY_WAKE = 1,          /* wake(): lpOverlapped == NULL */
+  KEY_READY = 2,         /* a socket became ready: lpOverlapped is its coio__io_t */
+  KEY_SELECT_FAILED = 3, /* the select() thread met a fatal error and ended */
+  KEY_OP_RESULT = 4      /* posted by start(): lpOverlapped is the coio__op_t, the
+                            byte count its result (a LONG: 0 or a COIO_E* code) */
 };
 
-/* An overlapped operation in flight. The OVERLAPPED comes first, so the
- * packet's lpOverlapped is the record. The record, and the buffer it names,
- * belong to whoever started the operation and must stay alive until
- * complete() has been called, even after a cancel (PITFALLS section 1:
- * CancelIoEx is asynchronous). err is 0 or a COIO_E* code; the raw NTSTATUS
- * stays in op->ov.Internal for callers that need it (a truncated datagram
- * is STATUS_BUFFER_OVERFLOW, a warning, with the data delivered).
- * This moves to the proactor seam (proactor/proactor.h) with the
- * transports; until then only the dispatch below uses it. */
-typedef struct iocp_op iocp_op_t;
-struct iocp_op {
-  OVERLAPPED ov;
-  void (*complete)(iocp_op_t *op, DWORD bytes, int err);
-};
+/* ---- operation records (the completion seam, proactor.h) -----------------
+ *
+ * The backend's state for one operation lives in the first bytes of its
+ * coio__op_t (op->priv), OVERLAPPED first: a packet's lpOverlapped is then
+ * the coio__op_t itself, with no allocation per operation. Everything the
+ * kernel may write until the packet is dequeued is in the record: the
+ * OVERLAPPED, the flags and address length of a receive, AcceptEx's address
+ * buffer. The WSABUF array is read by the call only, but kept here anyway
+ * (no stack arrays, and it costs nothing). */
+
+/* AcceptEx's address slots: at least 16 bytes more than the largest
+ * address of the family (MS AcceptEx docs; PITFALLS section 1). */
+#define ACCEPT_ADDR_LEN ((DWORD)sizeof(struct sockaddr_in6) + 16)
+
+/* One call moves at most this much, so that the byte count fits the
+ * result (a long: 32 bits on Windows). Larger requests go short; callers
+ * handle short transfers anyway. */
+#define MAX_IO_BYTES ((size_t)LONG_MAX)
+
+typedef struct op_priv {
+  OVERLAPPED ov; /* first: lpOverlapped == the coio__op_t */
+  union {
+    WSABUF wsabuf[COIO__OP_MAX_IOV];
+    struct {
+      SOCKET sock; /* the socket AcceptEx fills, made by start() */
+      int fam;     /* its family's slot in the extension table */
+      char addrs[2 * ACCEPT_ADDR_LEN]; /* local, then remote address */
+    } acc;
+  } u;
+  DWORD flags;             /* WSARecv / WSARecvFrom: in and out */
+  INT fromlen;             /* WSARecvFrom: the source's length, written at completion */
+  coio__op_t *prev, *next; /* the loop's list of operations in flight */
+} op_priv_t;
+
+/* x64: 32 + 128 + 8 + 16 = 184 bytes of the 192. */
+typedef char op_priv_fits_in_coio__op_priv[sizeof(op_priv_t) <= COIO__OP_PRIV_SIZE ? 1 : -1];
+
+static op_priv_t *op_priv(coio__op_t *op) { return (op_priv_t *)(void *)op->priv.bytes; }
+
+/* The Winsock extension functions, per address family (slot 0: IPv4,
+ * 1: IPv6), asked for once per loop with SIO_GET_EXTENSION_FUNCTION_POINTER
+ * on the first socket of that family that needs one (MS docs: the pointers
+ * belong to the provider, which the family picks). */
+typedef struct ext_fns {
+  int loaded; /* 1: all three are there (a failure is not remembered) */
+  LPFN_ACCEPTEX accept_ex;
+  LPFN_CONNECTEX connect_ex;
+  LPFN_GETACCEPTEXSOCKADDRS accept_addrs;
+} ext_fns_t;
 
 /* ---- readiness state ------------------------------------------------------ */
 
@@ -160,6 +205,10 @@ typedef struct iocp_state {
   HANDLE port;
   selector_t *sel; /* started with the first watch; NULL until then */
   int sel_failed;   /* the select() thread's fatal error, once dispatched */
+  int closing;      /* close() runs: start() refuses new operations */
+  coio__op_t *ops;  /* operations in flight (op_priv_t.prev/next) */
+  size_t nops;
+  ext_fns_t ext[2];
   OVERLAPPED_ENTRY entries[MAX_ENTRIES];
 } iocp_state_t;
 
@@ -547,12 +596,485 @@ static int iocp_open(coio_loop_t *loop, void **out) {
   return 0;
 }
 
-static void complete_op(OVERLAPPED_ENTRY *e) {
-  iocp_op_t *op = (iocp_op_t *)e->lpOverlapped;
-  /* Internal holds an NTSTATUS; success and informational codes are >= 0,
-   * warnings and errors negative (NT_SUCCESS). */
-  LONG status = (LONG)op->ov.Internal;
-  op->complete(op, e->dwNumberOfBytesTransferred, status >= 0 ? 0 : coio__err_from_ntstatus(status));
+/* ---- the completion seam (proactor.h) ----------------------------------------
+ *
+ * associate / start / cancel for proactor/transport.c. The choices, each for
+ * one of proactor.h's invariants (PITFALLS section 1 throughout):
+ *
+ * - No skip-on-success. FILE_SKIP_COMPLETION_PORT_ON_SUCCESS would save one
+ *   packet per synchronous success, but the seam delivers every result from
+ *   the loop, never inline from start(), so a skipped packet would have to
+ *   be replaced by one we post ourselves; and the mode is only safe for
+ *   sockets whose own provider is IFS (KB 2568167), never for UDP. So every
+ *   operation gets the kernel's packet, and GetQueuedCompletionStatusEx
+ *   takes them in batches. Nothing is set on the handle at all.
+ * - A call that fails at once queues no packet (the I/O manager queues one
+ *   when the request pended or ended without an error: success or a
+ *   warning). start() then posts a KEY_OP_RESULT packet carrying the
+ *   result, so that even an immediate error (or an immediate EOF on a pipe)
+ *   reaches done() from the loop, exactly as every result does on
+ *   io_uring. start() itself fails only for a misuse (NULL, a bad kind,
+ *   fd or niov, an op already in flight), while the loop is closing, or if
+ *   even that post fails (no memory).
+ * - Warnings still queue a packet: a datagram larger than the buffer
+ *   (WSAEMSGSIZE, STATUS_BUFFER_OVERFLOW) and a message-mode pipe read
+ *   with more to come (ERROR_MORE_DATA) are treated as pending, and their
+ *   completion as a success with the bytes that fit (Linux recv truncates
+ *   a datagram the same way). Observed under Wine: WSARecvFrom on a
+ *   queued 100-byte datagram with a 10-byte buffer returns WSAEMSGSIZE
+ *   and its packet still comes, Internal 0x80000005, 10 bytes.
+ * - cancel() is CancelIoEx on the operation's own OVERLAPPED; the
+ *   cancelled operation's own packet still comes (STATUS_CANCELLED:
+ *   COIO_ECANCELED), and ERROR_NOT_FOUND means it finished already and its
+ *   packet is queued: either way done() follows, once.
+ * - Closing a socket with operations pending: cancel them first, close
+ *   the socket after their packets came (what proactor/transport.c does).
+ *   closesocket alone is not enough: on Windows it aborts pending
+ *   operations (995 or 64), but under Wine 8 a pending WSASend stays
+ *   pending after closesocket until the *peer* goes away, then completes
+ *   with STATUS_OBJECT_TYPE_MISMATCH (COIO_EBADF), while a pending
+ *   WSARecv ends at once with STATUS_HANDLES_CLOSED (COIO_ECANCELED);
+ *   CancelIoEx before closesocket ends either at once with
+ *   STATUS_CANCELLED (all observed under Wine here; Windows documents
+ *   the cancel). Whatever the code, an owner that closed the
+ *   socket treats the completion as aborted (PITFALLS section 1), and
+ *   frees the record only in done(). close() of the loop cancels and
+ *   drains whatever is still in flight (iocp_close).
+ * - ACCEPT: AcceptEx with a socket made here (coio__socket_open: the
+ *   listener's family, overlapped, not inheritable) and
+ *   dwReceiveDataLength 0, so that it completes on the connection, not on
+ *   the client's first bytes. On completion SO_UPDATE_ACCEPT_CONTEXT (the
+ *   socket has no context without it: getpeername and shutdown fail on
+ *   Windows, though Wine does not notice), then non-blocking and
+ *   TCP_NODELAY; op->addr is the peer from GetAcceptExSockaddrs. A failed
+ *   accept closes its socket and leaves op->accepted invalid.
+ * - CONNECT: ConnectEx needs a bound socket: bind to the wildcard of the
+ *   address's family first, where WSAEINVAL means "bound already" (the
+ *   caller's local_addr). On success SO_UPDATE_CONNECT_CONTEXT.
+ * - The extension functions (AcceptEx, ConnectEx, GetAcceptExSockaddrs)
+ *   come from SIO_GET_EXTENSION_FUNCTION_POINTER, once per family per loop
+ *   (no shared state between loop threads). */
+
+#define IN_FLIGHT 1L /* start_*: the kernel has the request; its packet will come */
+
+/* NTSTATUS values met in OVERLAPPED.Internal (ntstatus.h is not for
+ * user-mode code next to windows.h). */
+#define ST_BUFFER_OVERFLOW ((LONG)0x80000005L) /* a warning: the data that fit is there */
+#define ST_END_OF_FILE ((LONG)0xC0000011L)
+
+static void ops_add(iocp_state_t *s, coio__op_t *op) {
+  op_priv_t *p = op_priv(op);
+  p->prev = NULL;
+  p->next = s->ops;
+  if (s->ops)
+    op_priv(s->ops)->prev = op;
+  s->ops = op;
+  s->nops++;
+}
+
+static void ops_remove(iocp_state_t *s, coio__op_t *op) {
+  op_priv_t *p = op_priv(op);
+  if (p->prev)
+    op_priv(p->prev)->next = p->next;
+  else
+    s->ops = p->next;
+  if (p->next)
+    op_priv(p->next)->prev = p->prev;
+  s->nops--;
+}
+
+static int wsa_err(void) { return coio__err_from_win32((unsigned long)WSAGetLastError()); }
+
+/* After a Winsock call that returned failure: pending, or its error. */
+static long wsa_pending_or_err(int pending_too) {
+  int e = WSAGetLastError();
+  if (e == WSA_IO_PENDING || (e == pending_too && e != 0))
+    return IN_FLIGHT;
+  return coio__err_from_win32((unsigned long)e);
+}
+
+static int fam_slot(int af) { return af == AF_INET ? 0 : af == AF_INET6 ? 1 : -1; }
+
+static int get_ext_fn(SOCKET sock, GUID guid, void *fn, DWORD size) {
+  DWORD bytes = 0;
+  if (WSAIoctl(sock, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof guid, fn, size, &bytes, NULL,
+               NULL) != 0)
+    return wsa_err();
+  return 0;
+}
+
+/* The family's extension functions, asked of sock the first time. NULL and
+ * *err on failure (not remembered: the next socket may do better). */
+static const ext_fns_t *ext_load(iocp_state_t *s, SOCKET sock, int slot, int *err) {
+  ext_fns_t *x = &s->ext[slot];
+  if (!x->loaded) {
+    GUID ga = WSAID_ACCEPTEX, gc = WSAID_CONNECTEX, gs = WSAID_GETACCEPTEXSOCKADDRS;
+    int rc;
+    if ((rc = get_ext_fn(sock, ga, &x->accept_ex, sizeof x->accept_ex)) != 0 ||
+        (rc = get_ext_fn(sock, gc, &x->connect_ex, sizeof x->connect_ex)) != 0 ||
+        (rc = get_ext_fn(sock, gs, &x->accept_addrs, sizeof x->accept_addrs)) != 0) {
+      *err = rc;
+      return NULL;
+    }
+    x->loaded = 1;
+  }
+  return x;
+}
+
+/* The WSABUFs for op->iov[0, min(niov, max)), at most MAX_IO_BYTES in all
+ * (start() checked 1 <= niov <= COIO__OP_MAX_IOV; the empty case is kept
+ * for safety). */
+static DWORD fill_wsabufs(op_priv_t *p, const coio__op_t *op, size_t max) {
+  size_t i, n = op->niov < max ? op->niov : max, total = 0;
+  DWORD k = 0;
+  for (i = 0; i < n && total < MAX_IO_BYTES; i++) {
+    size_t len = op->iov[i].len;
+    if (len > MAX_IO_BYTES - total)
+      len = MAX_IO_BYTES - total;
+    p->u.wsabuf[k].buf = (char *)op->iov[i].base;
+    p->u.wsabuf[k].len = (ULONG)len;
+    total += len;
+    k++;
+  }
+  if (k == 0) {
+    p->u.wsabuf[0].buf = NULL;
+    p->u.wsabuf[0].len = 0;
+    k = 1;
+  }
+  return k;
+}
+
+/* iov[0] for ReadFile / WriteFile (no gather on pipes: a WRITE sends the
+ * first buffer, a short write the caller continues). */
+static DWORD first_len(const coio__op_t *op) {
+  if (op->niov == 0)
+    return 0;
+  return (DWORD)(op->iov[0].len < MAX_IO_BYTES ? op->iov[0].len : MAX_IO_BYTES);
+}
+
+static long start_recv(op_priv_t *p, coio__op_t *op) {
+  DWORD n = fill_wsabufs(p, op, 1);
+  p->flags = 0;
+  if (WSARecv((SOCKET)op->fd, p->u.wsabuf, n, NULL, &p->flags, &p->ov, NULL) == 0)
+    return IN_FLIGHT; /* finished already; its packet is queued all the same */
+  return wsa_pending_or_err(WSAEMSGSIZE);
+}
+
+static long start_send(op_priv_t *p, coio__op_t *op) {
+  DWORD n = fill_wsabufs(p, op, COIO__OP_MAX_IOV);
+  if (WSASend((SOCKET)op->fd, p->u.wsabuf, n, NULL, 0, &p->ov, NULL) == 0)
+    return IN_FLIGHT;
+  return wsa_pending_or_err(0);
+}
+
+static long start_recvfrom(op_priv_t *p, coio__op_t *op) {
+  DWORD n = fill_wsabufs(p, op, 1);
+  p->flags = 0;
+  p->fromlen = (INT)sizeof op->addr.u.bytes;
+  op->addr.len = 0;
+  if (WSARecvFrom((SOCKET)op->fd, p->u.wsabuf, n, NULL, &p->flags, (struct sockaddr *)op->addr.u.bytes,
+                  &p->fromlen, &p->ov, NULL) == 0)
+    return IN_FLIGHT;
+  return wsa_pending_or_err(WSAEMSGSIZE);
+}
+
+static long start_sendto(op_priv_t *p, coio__op_t *op) {
+  DWORD n = fill_wsabufs(p, op, COIO__OP_MAX_IOV);
+  /* len 0: the connected peer (WSASendTo then is WSASend) */
+  const struct sockaddr *to = op->addr.len ? (const struct sockaddr *)op->addr.u.bytes : NULL;
+  if (WSASendTo((SOCKET)op->fd, p->u.wsabuf, n, NULL, 0, to, (int)op->addr.len, &p->ov, NULL) == 0)
+    return IN_FLIGHT;
+  return wsa_pending_or_err(0);
+}
+
+static long start_read(op_priv_t *p, coio__op_t *op) {
+  DWORD e;
+  int rc;
+  void *buf = op->niov ? (void *)op->iov[0].base : NULL;
+  if (ReadFile((HANDLE)op->fd, buf, first_len(op), NULL, &p->ov))
+    return IN_FLIGHT;
+  e = GetLastError();
+  if (e == ERROR_IO_PENDING || e == ERROR_MORE_DATA)
+    return IN_FLIGHT;
+  if (e == ERROR_HANDLE_EOF)
+    return 0;
+  rc = coio__err_from_win32(e);
+  /* The writer is gone (ERROR_BROKEN_PIPE, or the server end's client
+   * disconnected): that is the pipe's EOF (PITFALLS section 2: 109). */
+  return rc == COIO_EPIPE ? 0 : rc;
+}
+
+static long start_write(op_priv_t *p, coio__op_t *op) {
+  const void *buf = op->niov ? op->iov[0].base : NULL;
+  if (WriteFile((HANDLE)op->fd, buf, first_len(op), NULL, &p->ov))
+    return IN_FLIGHT;
+  if (GetLastError() == ERROR_IO_PENDING)
+    return IN_FLIGHT;
+  return coio__err_from_win32(GetLastError());
+}
+
+static long start_accept(iocp_state_t *s, op_priv_t *p, coio__op_t *op) {
+  SOCKET lis = (SOCKET)op->fd;
+  struct sockaddr_storage ss;
+  int len = (int)sizeof ss, slot, rc;
+  const ext_fns_t *x;
+  coio_socket_t acc;
+  DWORD bytes = 0;
+  long r;
+
+  op->accepted = COIO_INVALID_SOCKET;
+  op->addr.len = 0;
+  p->u.acc.sock = INVALID_SOCKET;
+  /* The accept socket must be of the listener's family. */
+  if (getsockname(lis, (struct sockaddr *)&ss, &len) != 0)
+    return wsa_err();
+  if ((slot = fam_slot(ss.ss_family)) < 0)
+    return COIO_EAFNOSUPPORT;
+  if (!(x = ext_load(s, lis, slot, &rc)))
+    return rc;
+  if ((rc = coio__socket_open(slot ? COIO_AF_INET6 : COIO_AF_INET, COIO_SOCK_STREAM, &acc)) != 0)
+    return rc; /* COIO_EMFILE and the like: the listener's caller backs off */
+  p->u.acc.sock = (SOCKET)acc;
+  p->u.acc.fam = slot;
+  /* dwReceiveDataLength 0: complete on the connection itself. */
+  if (x->accept_ex(lis, (SOCKET)acc, p->u.acc.addrs, 0, ACCEPT_ADDR_LEN, ACCEPT_ADDR_LEN, &bytes,
+                   &p->ov))
+    return IN_FLIGHT;
+  r = wsa_pending_or_err(0);
+  if (r != IN_FLIGHT) {
+    closesocket((SOCKET)acc);
+    p->u.acc.sock = INVALID_SOCKET;
+  }
+  return r;
+}
+
+static long start_connect(iocp_state_t *s, op_priv_t *p, coio__op_t *op) {
+  SOCKET fd = (SOCKET)op->fd;
+  const struct sockaddr *to = (const struct sockaddr *)op->addr.u.bytes;
+  struct sockaddr_storage any;
+  const ext_fns_t *x;
+  int slot, rc;
+
+  if (op->addr.len < sizeof(struct sockaddr_in) || (slot = fam_slot(to->sa_family)) < 0)
+    return op->addr.len ? COIO_EAFNOSUPPORT : COIO_EINVAL;
+  if (!(x = ext_load(s, fd, slot, &rc)))
+    return rc;
+  /* ConnectEx refuses an unbound socket (WSAEINVAL, also under Wine). A
+   * socket bound already (the caller's local address) refuses this bind
+   * with WSAEINVAL: that one is fine. */
+  memset(&any, 0, sizeof any);
+  any.ss_family = to->sa_family;
+  if (bind(fd, (const struct sockaddr *)&any,
+           slot ? (int)sizeof(struct sockaddr_in6) : (int)sizeof(struct sockaddr_in)) != 0 &&
+      WSAGetLastError() != WSAEINVAL)
+    return wsa_err();
+  if (x->connect_ex(fd, to, (int)op->addr.len, NULL, 0, NULL, &p->ov))
+    return IN_FLIGHT;
+  return wsa_pending_or_err(0);
+}
+
+/* A successful AcceptEx: give the socket its context, then hand it over. */
+static long accept_finish(iocp_state_t *s, coio__op_t *op) {
+  op_priv_t *p = op_priv(op);
+  SOCKET acc = p->u.acc.sock, lis = (SOCKET)op->fd;
+  struct sockaddr *local = NULL, *remote = NULL;
+  INT llen = 0, rlen = 0;
+  u_long nonblocking = 1;
+  int one = 1;
+  p->u.acc.sock = INVALID_SOCKET;
+  /* Without SO_UPDATE_ACCEPT_CONTEXT the socket has no context:
+   * getpeername, getsockname and shutdown fail on Windows (Wine lets them
+   * pass, so a missing call would go unnoticed there). The context copies
+   * the listener's options, so the socket's own follow. */
+  if (setsockopt(acc, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (const char *)&lis, (int)sizeof lis) != 0 ||
+      ioctlsocket(acc, FIONBIO, &nonblocking) != 0) {
+    int rc = wsa_err();
+    closesocket(acc);
+    return rc;
+  }
+  setsockopt(acc, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, (int)sizeof one); /* best effort */
+  s->ext[p->u.acc.fam].accept_addrs(p->u.acc.addrs, 0, ACCEPT_ADDR_LEN, ACCEPT_ADDR_LEN, &local, &llen,
+                                     &remote, &rlen);
+  if (remote && rlen > 0 && (size_t)rlen <= sizeof op->addr.u.bytes) {
+    memcpy(op->addr.u.bytes, remote, (size_t)rlen);
+    op->addr.len = (uint32_t)rlen;
+  }
+  op->accepted = (coio_socket_t)acc;
+  return 0;
+}
+
+static long connect_finish(coio__op_t *op) {
+  /* Without it getpeername and shutdown fail on the connected socket. */
+  if (setsockopt((SOCKET)op->fd, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
+    return wsa_err();
+  return 0;
+}
+
+/* The result of an operation whose own packet was dequeued. */
+static long op_result(iocp_state_t *s, coio__op_t *op, DWORD bytes) {
+  op_priv_t *p = op_priv(op);
+  /* Internal holds an NTSTATUS: success and informational >= 0, warnings
+   * and errors negative. */
+  LONG status = (LONG)p->ov.Internal;
+  long rc;
+  if (status == ST_BUFFER_OVERFLOW &&
+      (op->kind == COIO__OP_RECV || op->kind == COIO__OP_RECVFROM || op->kind == COIO__OP_READ))
+    status = 0; /* truncated datagram or partial message: what fit is there */
+  if (status >= 0) {
+    switch (op->kind) {
+    case COIO__OP_ACCEPT:
+      return accept_finish(s, op);
+    case COIO__OP_CONNECT:
+      return connect_finish(op);
+    case COIO__OP_RECVFROM:
+      op->addr.len = p->fromlen > 0 ? (uint32_t)p->fromlen : 0;
+      return (long)bytes;
+    default:
+      return (long)bytes;
+    }
+  }
+  rc = coio__err_from_ntstatus(status);
+  if (rc == 0)
+    rc = COIO_EUNKNOWN;
+  switch (op->kind) {
+  case COIO__OP_ACCEPT:
+    closesocket(p->u.acc.sock);
+    p->u.acc.sock = INVALID_SOCKET;
+    break;
+  case COIO__OP_RECVFROM:
+    op->addr.len = 0;
+    break;
+  case COIO__OP_READ:
+    /* STATUS_PIPE_BROKEN (109) and friends: the writer is gone, EOF. */
+    if (rc == COIO_EPIPE || status == ST_END_OF_FILE)
+      rc = 0;
+    break;
+  default:
+    break;
+  }
+  return rc;
+}
+
+static void op_deliver(iocp_state_t *s, coio__op_t *op, long result) {
+  ops_remove(s, op);
+  op->in_flight = 0;
+  op->done(op, result); /* last: it may free or restart the record */
+}
+
+static int iocp_associate(void *bstate, coio_socket_t fd) {
+  iocp_state_t *s = bstate;
+  DWORD e;
+  /* Key KEY_OP: every packet of this handle is an operation's. */
+  if (CreateIoCompletionPort((HANDLE)fd, s->port, KEY_OP, 0))
+    return 0;
+  e = GetLastError();
+  /* A handle is associated with one port for its whole life; a second
+   * association fails with ERROR_INVALID_PARAMETER, whichever port (also
+   * under Wine). The seam allows a repeat on the same loop (the driver
+   * associates a socket to connect it, then again for its transport), so
+   * for a socket this error is taken to be that repeat. Nothing tells our
+   * port from another one: a socket still bound to another loop's port is
+   * a misuse this cannot catch (its packets would go there), as a socket
+   * belongs to one proactor in asyncio too. Any other handle (a pipe) is
+   * associated once; 87 there means it was opened without overlapped I/O
+   * (an anonymous pipe, PITFALLS section 2). */
+  if (e == ERROR_INVALID_PARAMETER && is_socket((SOCKET)fd))
+    return 0;
+  return coio__err_from_win32(e);
+}
+
+static int iocp_start(void *bstate, coio__op_t *op) {
+  iocp_state_t *s = bstate;
+  op_priv_t *p;
+  long r;
+  /* The same checks, in the same order, as uring.c's start. */
+  if (!op || !op->done || op->kind < COIO__OP_RECV || op->kind > COIO__OP_WRITE)
+    return COIO_EINVAL;
+  if (op->in_flight) /* never restart an OVERLAPPED in flight */
+    return COIO_EBUSY;
+  if (op->fd == COIO_INVALID_SOCKET)
+    return COIO_EBADF;
+  if (op->kind != COIO__OP_ACCEPT && op->kind != COIO__OP_CONNECT &&
+      (op->niov < 1 || op->niov > COIO__OP_MAX_IOV))
+    return COIO_EINVAL;
+  if (s->closing)
+    return COIO_ECLOSED;
+  p = op_priv(op);
+  memset(&p->ov, 0, sizeof p->ov);
+  switch (op->kind) {
+  case COIO__OP_RECV:
+    r = start_recv(p, op);
+    break;
+  case COIO__OP_SEND:
+    r = start_send(p, op);
+    break;
+  case COIO__OP_ACCEPT:
+    r = start_accept(s, p, op);
+    break;
+  case COIO__OP_CONNECT:
+    r = start_connect(s, p, op);
+    break;
+  case COIO__OP_RECVFROM:
+    r = start_recvfrom(p, op);
+    break;
+  case COIO__OP_SENDTO:
+    r = start_sendto(p, op);
+    break;
+  case COIO__OP_READ:
+    r = start_read(p, op);
+    break;
+  case COIO__OP_WRITE:
+    r = start_write(p, op);
+    break;
+  default:
+    return COIO_EINVAL;
+  }
+  op->in_flight = 1;
+  ops_add(s, op);
+  if (r == IN_FLIGHT)
+    return 0;
+  /* Finished at once without a packet of its own: post one carrying the
+   * result (the byte count is a DWORD; the result, <= 0, travels as its
+   * bit pattern). */
+  if (!PostQueuedCompletionStatus(s->port, (DWORD)(LONG)r, KEY_OP_RESULT, &p->ov)) {
+    ops_remove(s, op);
+    op->in_flight = 0;
+    return coio__err_from_win32(GetLastError());
+  }
+  return 0;
+}
+
+static int iocp_cancel(void *bstate, coio__op_t *op) {
+  DWORD e;
+  (void)bstate;
+  if (!op)
+    return COIO_EINVAL;
+  if (!op->in_flight)
+    return COIO_ENOENT; /* done was called: nothing to cancel (as uring.c) */
+  if (CancelIoEx((HANDLE)op->fd, &op_priv(op)->ov))
+    return 0;
+  e = GetLastError();
+  /* ERROR_NOT_FOUND: it completed already (or failed at once and carries
+   * a posted result); its packet is queued. Either way done() follows. */
+  if (e == ERROR_NOT_FOUND)
+    return 0;
+  return coio__err_from_win32(e);
+}
+
+static const struct coio__proactor_ops iocp_proactor_ops = {iocp_associate, iocp_start, iocp_cancel};
+
+/* An operation's packet: 1 if e was one (delivered), 0 otherwise. */
+static int op_packet(iocp_state_t *s, OVERLAPPED_ENTRY *e) {
+  coio__op_t *op = (coio__op_t *)e->lpOverlapped;
+  if (!op)
+    return 0;
+  if (e->lpCompletionKey == KEY_OP)
+    op_deliver(s, op, op_result(s, op, e->dwNumberOfBytesTransferred));
+  else if (e->lpCompletionKey == KEY_OP_RESULT)
+    op_deliver(s, op, (long)(LONG)e->dwNumberOfBytesTransferred);
+  else
+    return 0;
+  return 1;
 }
 
 /* Handles n dequeued packets; the first fatal error, or 0. */
@@ -563,8 +1085,8 @@ static int dispatch(iocp_state_t *s, ULONG n) {
     OVERLAPPED_ENTRY *e = &s->entries[i];
     switch (e->lpCompletionKey) {
     case KEY_OP:
-      if (e->lpOverlapped)
-        complete_op(e);
+    case KEY_OP_RESULT:
+      op_packet(s, e);
       break;
     case KEY_READY:
       ready_packet(s, e);
@@ -592,24 +1114,47 @@ static int dequeue(iocp_state_t *s, DWORD timeout_ms, ULONG *n) {
   return coio__err_from_win32(GetLastError());
 }
 
+/* close() of the loop with operations still in flight: cancel each and wait
+ * for its own packet (PITFALLS section 1: per-operation state lives until
+ * its packet is dequeued; the port closes only after draining), delivering
+ * it to its owner as usual. An operation whose packet never comes within
+ * CLOSE_PATIENCE_MS of silence is abandoned, never delivered: its record
+ * and buffers stay allocated, since the kernel may still write into them. */
+#define CLOSE_PATIENCE_MS 2000
+#define CLOSE_WAIT_MS 100
+
+static void drain_ops(iocp_state_t *s) {
+  coio__op_t *op;
+  int quiet_ms = 0;
+  for (op = s->ops; op; op = op_priv(op)->next)
+    CancelIoEx((HANDLE)op->fd, &op_priv(op)->ov); /* ERROR_NOT_FOUND: queued already */
+  while (s->nops > 0 && quiet_ms < CLOSE_PATIENCE_MS) {
+    ULONG n, i;
+    if (dequeue(s, CLOSE_WAIT_MS, &n) != 0)
+      break;
+    if (n == 0) {
+      quiet_ms += CLOSE_WAIT_MS;
+      continue;
+    }
+    quiet_ms = 0;
+    for (i = 0; i < n; i++)
+      op_packet(s, &s->entries[i]); /* wake-ups and readiness: dropped */
+  }
+}
+
 static void iocp_close(void *state) {
   iocp_state_t *s = state;
-  ULONG n, i;
+  ULONG n;
   /* The thread first: it posts into the port and names io records, which
    * the core frees right after this returns. */
   if (s->sel)
     sel_stop(s->sel);
   s->sel = NULL;
-  /* Drain what is queued: wake-ups and readiness packets, dropped. Once
-   * transports start operations, close must first wait for every
-   * operation in flight to deliver its packet (PITFALLS section 1: free
-   * per-operation state only when its packet is dequeued, close the port
-   * only after draining); operation packets found here already go to
-   * their owners. */
+  s->closing = 1; /* done() callbacks below cannot start new operations */
+  drain_ops(s);
+  /* What is left is wake-ups and readiness packets: dropped. */
   while (dequeue(s, 0, &n) == 0 && n > 0)
-    for (i = 0; i < n; i++)
-      if (s->entries[i].lpCompletionKey == KEY_OP && s->entries[i].lpOverlapped)
-        complete_op(&s->entries[i]);
+    ;
   CloseHandle(s->port);
   free(s);
 }
@@ -653,4 +1198,6 @@ static int iocp_poll(void *state, int64_t timeout_ns) {
 
 const coio__backend_t coio__backend_iocp = {
     "iocp", COIO_LOOP_PROACTOR, iocp_probe, iocp_open, iocp_close, iocp_poll, iocp_wake, iocp_io_update,
+    &coio__proactor_driver, /* proactor/transport.c, written against the seam */
+    &iocp_proactor_ops,
 };

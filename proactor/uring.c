@@ -2,9 +2,10 @@
  *
  * This file is the loop side of io_uring: the ring, the wait with a timeout,
  * the cross-thread wake-up, and readiness (add_reader/add_writer) built on
- * one-shot IORING_OP_POLL_ADD. The completion operations of the proactor
- * seam (recv/send/accept... into caller buffers) will be added here when the
- * seam exists (common/backend.h).
+ * one-shot IORING_OP_POLL_ADD, and the completion operations of the
+ * proactor seam (proactor/proactor.h: recv/send/accept/connect/recvfrom/
+ * sendto/read/write into the caller's buffers, and cancel), on which
+ * proactor/transport.c builds the transports.
  *
  * Traps (../shared/PITFALLS.md section 3):
  * - io_uring may be refused (EPERM under seccomp or io_uring_disabled,
@@ -20,7 +21,8 @@
  *   and we rebuild the ring on that thread (see rebuild()).
  * - Every SQE is prepared and submitted by poll(), on the loop thread. The
  *   other entries only record what changed: wake() writes an eventfd (it is
- *   the only thread-safe entry), io_update() queues the fd on a dirty list.
+ *   the only thread-safe entry), io_update() queues the fd on a dirty list,
+ *   op_start() and op_cancel() queue the operation (see "Operations").
  * - The wait (io_uring_submit_and_wait_timeout) submits and waits in one
  *   system call. The kernel does not wait after a partial submission, and
  *   liburing then returns the submitted count rather than -ETIME; so poll()
@@ -46,8 +48,29 @@
  * next poll(): until then a poll still holds a reference to the file, so a
  * socket closed right after remove_reader is really closed (its peer sees
  * the FIN) only when the loop next polls, which is at once when this
- * happens in a callback. */
+ * happens in a callback.
+ *
+ * Operations (the completion seam, proactor.h): op_start() does not touch
+ * the ring. It links the op on a FIFO of ops waiting for an SQE; the next
+ * poll() prepares their SQEs (flush) and submits them with its wait, like
+ * everything else. So no SQE is ever prepared outside poll(), start() works
+ * before the first run (coio_server_start may be called then, when the
+ * SINGLE_ISSUER ring has no owner yet), a full SQ never forces a submit from
+ * a callback, and done() can never be called from inside start(). Each op's
+ * user_data is its address with bit 0 set (ops are at least 8-aligned, as
+ * are the coio__io_t pointers of polls, whose bit 0 is clear; the UD_*
+ * constants are below 8). An op cancelled before its SQE was prepared never
+ * reaches the kernel: it is completed with COIO_ECANCELED by the next poll
+ * (which then does not block). Otherwise the cancel is an
+ * IORING_OP_ASYNC_CANCEL keyed by that user_data, prepared at the next poll;
+ * the op's memory stays the kernel's until the op's OWN CQE (PITFALLS 3:
+ * not the cancel's). The backend's per-op state (the msghdr, the accept
+ * address length, list links) lives in op->priv; the iovecs are the op's own
+ * coio_buf_t array, which has struct iovec's layout (checked below). Every op
+ * in flight is on a list, so that a rebuilt ring can take them over and a
+ * closing loop can end them (ur_close). */
 #include <errno.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -57,14 +80,22 @@
 
 #include <liburing.h>
 
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include "common/backend.h"
 #include "common/error_internal.h"
 #include "common/wakefd_linux.h"
+#include "proactor/proactor.h"
 
 /* The SQ is a staging area: a full SQ is submitted and reused, so it can be
  * small. The CQ must absorb a burst of completions between two drains (one
- * per armed poll, plus removals); with FEAT_NODROP an overflow is kept by
- * the kernel and flushed later, so this is about speed, not correctness. */
+ * per armed poll or op in flight, plus failed removals and cancels); with
+ * FEAT_NODROP an overflow is kept by the kernel and flushed later, so this
+ * is about speed, not correctness. 4096 leaves ample headroom for the
+ * transports' two ops per connection at a few hundred busy connections
+ * between two polls; past that, overflow costs a flush, not a CQE. */
 #define SQ_ENTRIES 256u
 #define CQ_ENTRIES 4096u
 
@@ -84,6 +115,13 @@
 #define UD_NONE 0u   /* never submitted; ignored if seen */
 #define UD_IGNORE 1u /* POLL_REMOVE: its own result does not matter */
 #define UD_WAKE 2u   /* the read (or poll) on the wake-up eventfd */
+/* An op's user_data is (uintptr_t)op | UD_OP (see the top of the file);
+ * the poll linked in front of a retried op (see op_finish) is
+ * (uintptr_t)op | UD_OP_POLL. */
+#define UD_OP 1u
+#define UD_OP_POLL 3u
+#define UD_IS_OP(ud) (((ud)&7u) == UD_OP && (ud) > 7u)
+#define UD_IS_OP_POLL(ud) (((ud)&7u) == UD_OP_POLL && (ud) > 7u)
 
 /* io->armed bits. The low two bits are the COIO__READABLE|COIO__WRITABLE
  * mask of the poll in the kernel. io->bdata is not used. */
@@ -97,6 +135,35 @@ enum {
   A_QUEUED = 32,  /* on the dirty list */
   A_KNOWN = 64    /* in the known list */
 };
+
+/* What this backend keeps in op->priv. */
+typedef struct uop {
+  struct msghdr msg; /* SENDMSG / RECVMSG: names op->iov and op->addr */
+  socklen_t addrlen; /* ACCEPT: the kernel writes the peer's length here */
+  unsigned state;    /* U_* */
+  coio__op_t *qnext; /* the FIFO of ops waiting for an SQE, or the local list */
+  coio__op_t *prev, *next; /* every op started and not completed */
+  long local_res;          /* completed without the kernel: the result */
+} uop_t;
+
+enum {
+  U_START = 1,     /* queued: its SQE is still to be prepared */
+  U_KERNEL = 2,    /* its SQE was prepared: the kernel owns the op */
+  U_CANCEL = 4,    /* cancel() was called */
+  U_CANCEL_Q = 8,  /* queued: its ASYNC_CANCEL is still to be prepared */
+  U_QUEUED = 16,   /* on the SQE FIFO */
+  U_LOCAL = 32,    /* on the local completion list */
+  U_POLL_FIRST = 64 /* retried after -EAGAIN: a linked poll goes first */
+};
+
+_Static_assert(sizeof(uop_t) <= COIO__OP_PRIV_SIZE, "uop_t must fit in coio__op_t.priv");
+/* op->iov goes to the kernel as a struct iovec array. */
+_Static_assert(sizeof(coio_buf_t) == sizeof(struct iovec) &&
+                   offsetof(coio_buf_t, base) == offsetof(struct iovec, iov_base) &&
+                   offsetof(coio_buf_t, len) == offsetof(struct iovec, iov_len),
+               "coio_buf_t must have the layout of struct iovec");
+
+#define UOP(op) ((uop_t *)(void *)(op)->priv.bytes)
 
 typedef struct uring_state {
   coio_loop_t *loop;
@@ -117,6 +184,15 @@ typedef struct uring_state {
   coio__io_t **known;
   coio__io_t **dirty;
   size_t nknown, ndirty, cap;
+
+  /* Operations: the FIFO of ops waiting for an SQE (a start or a cancel),
+   * the ops completed without the kernel (cancelled before their SQE was
+   * made), and every op in flight. */
+  coio__op_t *q_head, *q_tail;
+  coio__op_t *local_head, *local_tail;
+  coio__op_t *live;
+  size_t nlive;
+  int closing; /* ur_close: no more ops */
 } uring_state_t;
 
 /* Where the wake-up READs put the eventfd's counter. The value is never
@@ -226,11 +302,15 @@ static int ur_open(coio_loop_t *loop, void **out) {
   return 0;
 }
 
+static void end_ops(uring_state_t *s);
+
 static void ur_close(void *state) {
   uring_state_t *s = state;
-  /* Tearing the ring down cancels what is in flight. No request holds
-   * memory of ours: the polls hold none, the wake-up READ writes into the
-   * static wake_sink. */
+  /* Operations still in flight name memory of their owners: they are ended
+   * first (end_ops). Then tearing the ring down cancels what is left, and
+   * none of that holds memory of ours: the polls hold none, the wake-up
+   * READ writes into the static wake_sink. */
+  end_ops(s);
   io_uring_queue_exit(&s->ring);
   close(s->wakefd);
   free(s->known);
@@ -309,6 +389,188 @@ static int sync_io(uring_state_t *s, coio__io_t *io) {
   return 0;
 }
 
+/* ---- operations: queueing and preparing their SQEs ------------------------ */
+
+static void op_enqueue(uring_state_t *s, coio__op_t *op) {
+  uop_t *u = UOP(op);
+  if (u->state & U_QUEUED)
+    return;
+  u->state |= U_QUEUED;
+  u->qnext = NULL;
+  if (s->q_tail)
+    UOP(s->q_tail)->qnext = op;
+  else
+    s->q_head = op;
+  s->q_tail = op;
+}
+
+/* op ends without (more of) the kernel: it is completed with res by the
+ * next drain. Only for an op the kernel does not hold (not U_KERNEL) and
+ * not on the FIFO, whose link the local list shares. */
+static void op_local(uring_state_t *s, coio__op_t *op, long res) {
+  uop_t *u = UOP(op);
+  u->state = (u->state & ~(unsigned)(U_START | U_CANCEL_Q)) | U_LOCAL;
+  u->local_res = res;
+  u->qnext = NULL;
+  if (s->local_tail)
+    UOP(s->local_tail)->qnext = op;
+  else
+    s->local_head = op;
+  s->local_tail = op;
+}
+
+static void live_unlink(uring_state_t *s, coio__op_t *op) {
+  uop_t *u = UOP(op);
+  if (u->prev)
+    UOP(u->prev)->next = u->next;
+  else
+    s->live = u->next;
+  if (u->next)
+    UOP(u->next)->prev = u->prev;
+  u->prev = u->next = NULL;
+  s->nlive--;
+}
+
+static void *mut(const void *p) { return (void *)(uintptr_t)p; }
+
+/* The SQE for op. Its msghdr is rebuilt each time, so an op taken over by a
+ * rebuilt ring is prepared again from the record alone. */
+static void prep_op(struct io_uring_sqe *sqe, coio__op_t *op) {
+  uop_t *u = UOP(op);
+  struct iovec *iov = (struct iovec *)(void *)op->iov;
+  int fd = (int)op->fd;
+  unsigned len0 = op->iov[0].len > UINT32_MAX ? UINT32_MAX : (unsigned)op->iov[0].len;
+  switch (op->kind) {
+  case COIO__OP_RECV:
+    io_uring_prep_recv(sqe, fd, mut(op->iov[0].base), op->iov[0].len, 0);
+    break;
+  case COIO__OP_SEND:
+    /* MSG_NOSIGNAL: a peer that reset gives EPIPE, not SIGPIPE. */
+    if (op->niov == 1) {
+      io_uring_prep_send(sqe, fd, op->iov[0].base, op->iov[0].len, MSG_NOSIGNAL);
+      break;
+    }
+    memset(&u->msg, 0, sizeof u->msg);
+    u->msg.msg_iov = iov;
+    u->msg.msg_iovlen = op->niov;
+    io_uring_prep_sendmsg(sqe, fd, &u->msg, MSG_NOSIGNAL);
+    break;
+  case COIO__OP_ACCEPT:
+    /* accept4(SOCK_NONBLOCK | SOCK_CLOEXEC): never inherited, never a
+     * window where another thread's fork could inherit it. */
+    u->addrlen = (socklen_t)sizeof op->addr.u.bytes;
+    io_uring_prep_accept(sqe, fd, (struct sockaddr *)(void *)op->addr.u.bytes, &u->addrlen,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+    break;
+  case COIO__OP_CONNECT:
+    io_uring_prep_connect(sqe, fd, (const struct sockaddr *)(const void *)op->addr.u.bytes,
+                          (socklen_t)op->addr.len);
+    break;
+  case COIO__OP_RECVFROM:
+    memset(&u->msg, 0, sizeof u->msg);
+    u->msg.msg_name = op->addr.u.bytes;
+    u->msg.msg_namelen = (socklen_t)sizeof op->addr.u.bytes;
+    u->msg.msg_iov = iov;
+    u->msg.msg_iovlen = op->niov;
+    io_uring_prep_recvmsg(sqe, fd, &u->msg, 0);
+    break;
+  case COIO__OP_SENDTO:
+    memset(&u->msg, 0, sizeof u->msg);
+    if (op->addr.len) {
+      u->msg.msg_name = op->addr.u.bytes;
+      u->msg.msg_namelen = (socklen_t)op->addr.len;
+    }
+    u->msg.msg_iov = iov;
+    u->msg.msg_iovlen = op->niov;
+    io_uring_prep_sendmsg(sqe, fd, &u->msg, MSG_NOSIGNAL);
+    break;
+  case COIO__OP_READ:
+    /* Offset -1: the file position (pipes have none; FEAT_RW_CUR_POS). */
+    if (op->niov == 1)
+      io_uring_prep_read(sqe, fd, mut(op->iov[0].base), len0, (uint64_t)-1);
+    else
+      io_uring_prep_readv(sqe, fd, iov, (unsigned)op->niov, (uint64_t)-1);
+    break;
+  default: /* COIO__OP_WRITE (start() checked the kind) */
+    /* A pipe whose reader is gone raises SIGPIPE: the pipe transports
+     * ignore it (PITFALLS 4); there is no MSG_NOSIGNAL for write(). */
+    if (op->niov == 1)
+      io_uring_prep_write(sqe, fd, op->iov[0].base, len0, (uint64_t)-1);
+    else
+      io_uring_prep_writev(sqe, fd, iov, (unsigned)op->niov, (uint64_t)-1);
+    break;
+  }
+  io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | UD_OP);
+}
+
+/* Prepares the SQEs of the queued ops, in order: a start, or the
+ * ASYNC_CANCEL of an op the kernel holds. An op cancelled before its SQE was
+ * made goes to the local list instead: the kernel never sees it. On failure
+ * (no SQE), the rest stays queued. */
+static int flush_ops(uring_state_t *s) {
+  while (s->q_head) {
+    coio__op_t *op = s->q_head;
+    uop_t *u = UOP(op);
+    struct io_uring_sqe *sqe = NULL;
+    int err = 0;
+    if (((u->state & U_START) && !(u->state & U_CANCEL)) || (u->state & U_CANCEL_Q)) {
+      /* A linked pair (poll, op) must go out in one submission: a link
+       * cut at a submission's end would run the op unlinked. */
+      if ((u->state & U_POLL_FIRST) && io_uring_sq_space_left(&s->ring) < 2 &&
+          (err = io_uring_submit(&s->ring)) < 0)
+        return err; /* (a cancel pair needs two SQEs too, unlinked) */
+      if (!(sqe = get_sqe(s, &err)))
+        return err;
+    }
+    s->q_head = u->qnext;
+    if (!s->q_head)
+      s->q_tail = NULL;
+    u->qnext = NULL;
+    u->state &= ~(unsigned)U_QUEUED;
+    if (u->state & U_START) {
+      if (u->state & U_CANCEL) {
+        op_local(s, op, COIO_ECANCELED);
+        continue;
+      }
+      if (u->state & U_POLL_FIRST) {
+        /* The op's SQE follows in the same submission (room was made
+         * above). If the poll ends in error (cancelled), the op ends with
+         * -ECANCELED without running; the poll's own CQE is dropped. */
+        unsigned mask = op->kind == COIO__OP_SEND || op->kind == COIO__OP_SENDTO ||
+                                op->kind == COIO__OP_WRITE
+                            ? POLLOUT
+                            : POLLIN;
+        io_uring_prep_poll_add(sqe, (int)op->fd, mask);
+        io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | UD_OP_POLL);
+        io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK | (s->cqe_skip ? IOSQE_CQE_SKIP_SUCCESS : 0));
+        sqe = io_uring_get_sqe(&s->ring);
+      }
+      prep_op(sqe, op);
+      u->state = (u->state & ~(unsigned)U_START) | U_KERNEL;
+    } else if (u->state & U_CANCEL_Q) {
+      /* Keyed by the op's user_data. Its own result (0, -ENOENT if the op
+       * just completed, -EALREADY if it is running) does not matter: the
+       * op's own CQE comes in every case, and only then is its memory ours
+       * again. */
+      io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op | UD_OP, 0);
+      io_uring_sqe_set_data64(sqe, UD_IGNORE);
+      if (s->cqe_skip)
+        io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+      /* An op waiting behind its linked poll is in no list the cancel
+       * searches: cancelling the poll ends the pair (the op then ends with
+       * -ECANCELED). Room for this second SQE was made above. */
+      if ((u->state & U_POLL_FIRST) && (sqe = io_uring_get_sqe(&s->ring)) != NULL) {
+        io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op | UD_OP_POLL, 0);
+        io_uring_sqe_set_data64(sqe, UD_IGNORE);
+        if (s->cqe_skip)
+          io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+      }
+      u->state &= ~(unsigned)U_CANCEL_Q;
+    }
+  }
+  return 0;
+}
+
 /* Prepares the wake-up request and every queued io. On failure (no SQE could
  * be had), what was not done stays queued for the next poll. */
 static int flush(uring_state_t *s) {
@@ -334,6 +596,8 @@ static int flush(uring_state_t *s) {
     memmove(s->dirty, s->dirty + i, (s->ndirty - i) * sizeof *s->dirty);
     s->ndirty -= i;
   }
+  if (rc == 0)
+    rc = flush_ops(s);
   return rc;
 }
 
@@ -396,12 +660,86 @@ static int on_wake_cqe(uring_state_t *s, int res) {
   return 0;
 }
 
+/* The end of op: its result converted for the seam, then its done(). From
+ * here on the op and its memory are the owner's again (done may free them,
+ * or start the op anew), so nothing touches op after the call. */
+static void op_finish(uring_state_t *s, coio__op_t *op, long res) {
+  uop_t *u = UOP(op);
+  long result = res;
+  if (getenv("DBG_FIN")) fprintf(stderr, "DBG fin %p kind %d res %ld state %u\n", (void *)op, op->kind, res, u->state);
+  if (res == -EAGAIN && op->kind != COIO__OP_CONNECT && !(u->state & (U_CANCEL | U_LOCAL)) &&
+      !s->closing) {
+    /* Not an answer for the owner: the op is issued again, behind a
+     * one-shot poll linked in front of it (flush_ops), so it runs when the
+     * socket is ready and a kernel that keeps answering -EAGAIN cannot
+     * make us spin. Why it happens: io_uring first tries an op without
+     * blocking and then waits with an internal poll; when that poll fires
+     * but the retry still finds nothing, it hands the op to a worker
+     * thread, which makes a blocking call. SENDMSG and RECVMSG (and
+     * accept, and read/write on pipes) honour the file's O_NONBLOCK there,
+     * and our sockets are non-blocking (the core makes them so, for every
+     * backend), so the worker gets -EAGAIN and io_uring reports it. Seen
+     * here with a 64 MiB echo: a SENDMSG of 8 iovecs ended with -EAGAIN.
+     * (CONNECT's -EAGAIN means "no local port left": a real error.) */
+    u->state = U_START | U_POLL_FIRST;
+    op_enqueue(s, op);
+    return;
+  }
+  if (res >= 0) {
+    switch (op->kind) {
+    case COIO__OP_ACCEPT:
+      op->accepted = (coio_socket_t)res;
+      op->addr.len = u->addrlen <= sizeof op->addr.u.bytes ? (uint32_t)u->addrlen : 0;
+      result = 0;
+      break;
+    case COIO__OP_RECVFROM: /* the kernel wrote the sender's length back */
+      op->addr.len = u->msg.msg_namelen <= sizeof op->addr.u.bytes ? (uint32_t)u->msg.msg_namelen
+                                                                     : 0;
+      break;
+    case COIO__OP_CONNECT:
+      result = 0;
+      break;
+    default:
+      break;
+    }
+  } else if (res == -ECANCELED || ((res == -EINTR || res == -EAGAIN) && (u->state & U_CANCEL))) {
+    /* A cancelled op that was blocked in a worker may end with -EINTR. */
+    result = COIO_ECANCELED;
+  } else if (res < 0 && res > -4096) {
+    result = coio__err_from_errno((int)-res);
+  } /* else: already a COIO_E* code (a local completion) */
+  live_unlink(s, op);
+  u->state = 0;
+  op->in_flight = 0;
+  op->done(op, result);
+}
+
+/* Completes the ops on the local list (cancelled before the kernel saw
+ * them), including those that the done() calls add. Returns how many. */
+static unsigned run_local(uring_state_t *s) {
+  unsigned n = 0;
+  while (s->local_head) {
+    coio__op_t *op = s->local_head;
+    uop_t *u = UOP(op);
+    s->local_head = u->qnext;
+    if (!s->local_head)
+      s->local_tail = NULL;
+    u->qnext = NULL;
+    op_finish(s, op, u->local_res);
+    n++;
+  }
+  return n;
+}
+
 /* Handles the CQEs present now, as one batch (io_uring_for_each_cqe, one
  * io_uring_cq_advance). The batch is bounded by what was there at the start:
  * without DEFER_TASKRUN the kernel may keep appending while we read.
- * Handlers never submit (re-arms go to the dirty list), so nothing we do
- * here adds CQEs. *seen counts the CQEs, *wanted is set if the core has
- * something to do (events reported, or a wake-up). */
+ * Handlers never submit (re-arms go to the dirty list, ops started or
+ * cancelled by done() go to the op FIFO), so nothing we do here adds CQEs.
+ * An op's done() runs right here, inside poll (as IOCP's dispatch does):
+ * this is the completion, and the driver calls the protocol from it. *seen
+ * counts the CQEs, *wanted is set if the core has something to do (events
+ * reported, an op completed, or a wake-up). */
 static int drain(uring_state_t *s, unsigned *seen, int *wanted) {
   int round, err = 0;
   for (round = 0; round < 4; round++) {
@@ -415,7 +753,11 @@ static int drain(uring_state_t *s, unsigned *seen, int *wanted) {
           if (rc && !err)
             err = rc;
           *wanted = 1;
-        } else if (ud != UD_IGNORE && ud != UD_NONE) {
+        } else if (UD_IS_OP(ud)) {
+          op_finish(s, (coio__op_t *)(uintptr_t)(ud & ~(uint64_t)UD_OP), cqe->res);
+          *wanted = 1;
+        } else if (ud != UD_IGNORE && ud != UD_NONE && !UD_IS_OP_POLL(ud)) {
+          /* (an op's linked poll: its result is the op's business) */
           if (on_poll_cqe(s, (coio__io_t *)(uintptr_t)ud, cqe->res))
             *wanted = 1;
         }
@@ -431,6 +773,8 @@ static int drain(uring_state_t *s, unsigned *seen, int *wanted) {
       break;
     (void)io_uring_get_events(&s->ring);
   }
+  if (run_local(s) > 0)
+    *wanted = 1;
   return err;
 }
 
@@ -444,11 +788,40 @@ static int drain(uring_state_t *s, unsigned *seen, int *wanted) {
  * Tearing down the old ring cancels its requests without any CQE for us. */
 static int rebuild(uring_state_t *s) {
   struct io_uring fresh;
+  struct io_uring_cqe *cqe;
+  coio__op_t *op;
+  unsigned head, n = 0;
   size_t i;
   int rc = ring_init(&fresh, s->setup_flags);
   if (rc < 0)
     return coio__err_from_errno(-rc);
+  /* Operations are not level triggered: an op's CQE already posted by the
+   * old ring is a result we must not lose (bytes received, a connection
+   * accepted). Posted CQEs sit in memory we can read from any thread, so
+   * take them now (only the ops': polls are re-armed from the interests
+   * below). What the old ring still held as deferred work (DEFER_TASKRUN
+   * runs it only for its owner) is not done when the ring is torn down: a
+   * request whose task work runs at teardown, from a kernel thread, ends
+   * with -ECANCELED without moving data. (A CQE that overflowed into the
+   * kernel's list can only be fetched by the owner: that is the one case
+   * this cannot recover.) */
+  io_uring_for_each_cqe(&s->ring, head, cqe) {
+    if (UD_IS_OP(cqe->user_data))
+      op_finish(s, (coio__op_t *)(uintptr_t)(cqe->user_data & ~(uint64_t)UD_OP), cqe->res);
+    n++;
+  }
+  io_uring_cq_advance(&s->ring, n);
   io_uring_queue_exit(&s->ring);
+  /* The ops the old ring still held were cancelled with it: start them
+   * again on the new ring (a cancel asked for meanwhile completes them with
+   * COIO_ECANCELED instead, in flush_ops). */
+  for (op = s->live; op; op = UOP(op)->next) {
+    uop_t *u = UOP(op);
+    if (u->state & U_KERNEL) {
+      u->state = (u->state & ~(unsigned)(U_KERNEL | U_CANCEL_Q)) | U_START;
+      op_enqueue(s, op);
+    }
+  }
   s->ring = fresh; /* struct io_uring holds no pointer to itself */
   s->enabled = 0;
   s->wake_inflight = 0;
@@ -498,6 +871,8 @@ static int ur_poll(void *state, int64_t timeout_ns) {
     int wanted = 0;
 
     rc = flush(s);
+    if (s->local_head) /* ops completed without the kernel: report them now */
+      wait_ns = 0;
     if (rc != 0 && transient(rc) && (wait_ns < 0 || wait_ns > FLUSH_RETRY_NS))
       /* The kernel refused SQEs for now (memory, a CQ overflow it could
        * not flush): what was not prepared stays queued, maybe the wake-up
@@ -584,6 +959,134 @@ static int ur_io_update(void *state, coio__io_t *io, unsigned old_interest) {
   return 0;
 }
 
+/* ---- operations: the completion seam (proactor.h) -------------------------- */
+
+/* io_uring needs nothing per socket. */
+static int ur_associate(void *state, coio_socket_t fd) {
+  (void)state;
+  return fd < 0 ? COIO_EBADF : 0;
+}
+
+/* Queues op for the next poll (see the top of the file); its done() comes
+ * from a later poll, never from here. The opcodes used all predate
+ * FEAT_EXT_ARG (5.11), which probe() requires, so none can be missing. */
+static int ur_start(void *state, coio__op_t *op) {
+  uring_state_t *s = state;
+  uop_t *u;
+  if (!op || !op->done || op->kind < COIO__OP_RECV || op->kind > COIO__OP_WRITE)
+    return COIO_EINVAL;
+  if (op->in_flight)
+    return COIO_EBUSY; /* never restarted while in flight */
+  if (op->fd < 0)
+    return COIO_EBADF;
+  if (op->kind != COIO__OP_ACCEPT && op->kind != COIO__OP_CONNECT &&
+      (op->niov < 1 || op->niov > COIO__OP_MAX_IOV))
+    return COIO_EINVAL;
+  if (s->closing)
+    return COIO_ECLOSED;
+  u = UOP(op);
+  memset(u, 0, sizeof *u);
+  u->state = U_START;
+  if (getenv("DBG_POLLFIRST") && op->kind != COIO__OP_CONNECT) u->state |= U_POLL_FIRST;
+  u->next = s->live;
+  if (s->live)
+    UOP(s->live)->prev = op;
+  s->live = op;
+  s->nlive++;
+  op->in_flight = 1;
+  op_enqueue(s, op);
+  return 0;
+}
+
+static int ur_cancel(void *state, coio__op_t *op) {
+  uring_state_t *s = state;
+  uop_t *u;
+  if (!op)
+    return COIO_EINVAL;
+  if (!op->in_flight)
+    return COIO_ENOENT;
+  u = UOP(op);
+  if (u->state & (U_CANCEL | U_LOCAL))
+    return 0;
+  u->state |= U_CANCEL;
+  if (u->state & U_KERNEL) {
+    u->state |= U_CANCEL_Q;
+    op_enqueue(s, op);
+  }
+  /* else (U_START): still on the FIFO; flush_ops completes it locally */
+  return 0;
+}
+
+/* The loop is closing (ur_close) with ops still in flight: transports that
+ * were never closed, or closed ones whose cancels were not reaped before
+ * the loop stopped. Their memory must no longer be the kernel's when the
+ * ring is gone, and the seam promises each a done(): cancel them all, wait
+ * (bounded) for each op's own CQE, and complete them. Their owners see a
+ * closed loop (coio_loop_is_closed) and only release what they hold. If
+ * the kernel cannot be asked (this thread does not own the ring) or does
+ * not answer in time, the ops still held are left as they are: leaking
+ * their owners is safe, freeing memory the kernel may still write is not. */
+static void end_ops(uring_state_t *s) {
+  coio__op_t *op;
+  uint64_t deadline = coio__now_ns() + 2000000000u;
+  int usable = s->enabled;
+  s->closing = 1;
+  /* Not yet given to the kernel: nothing to wait for. */
+  while (s->q_head) {
+    uop_t *u;
+    op = s->q_head;
+    u = UOP(op);
+    s->q_head = u->qnext;
+    u->qnext = NULL;
+    u->state &= ~(unsigned)(U_QUEUED | U_CANCEL_Q);
+    if (u->state & U_START)
+      op_local(s, op, COIO_ECANCELED);
+  }
+  s->q_tail = NULL;
+  run_local(s);
+  /* A cancel for each op the kernel holds... */
+  for (op = s->live; op && usable; op = UOP(op)->next) {
+    int err = 0;
+    struct io_uring_sqe *sqe = get_sqe(s, &err);
+    if (!sqe) {
+      usable = 0;
+      break;
+    }
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op | UD_OP, 0);
+    io_uring_sqe_set_data64(sqe, UD_IGNORE);
+    if (UOP(op)->state & U_POLL_FIRST) {
+      if (!(sqe = get_sqe(s, &err))) {
+        usable = 0;
+        break;
+      }
+      io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op | UD_OP_POLL, 0);
+      io_uring_sqe_set_data64(sqe, UD_IGNORE);
+    }
+  }
+  /* ...and the ops' own CQEs. Other CQEs (polls, the wake-up, the cancels'
+   * own results) are dropped: the loop is gone. */
+  while (s->live && usable) {
+    struct io_uring_cqe *cqe;
+    struct __kernel_timespec ts = {0, 100000000};
+    unsigned head, n = 0;
+    int rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+      break; /* -EEXIST: another thread owns the ring */
+    io_uring_for_each_cqe(&s->ring, head, cqe) {
+      if (UD_IS_OP(cqe->user_data))
+        op_finish(s, (coio__op_t *)(uintptr_t)(cqe->user_data & ~(uint64_t)UD_OP), cqe->res);
+      n++;
+    }
+    io_uring_cq_advance(&s->ring, n);
+    if (coio__now_ns() > deadline)
+      break;
+  }
+}
+
+static const struct coio__proactor_ops uring_ops = {ur_associate, ur_start, ur_cancel};
+
 const coio__backend_t coio__backend_uring = {
-    "io_uring", COIO_LOOP_PROACTOR, ur_probe, ur_open, ur_close, ur_poll, ur_wake, ur_io_update,
+    "io_uring", COIO_LOOP_PROACTOR, ur_probe,     ur_open,
+    ur_close,   ur_poll,            ur_wake,      ur_io_update,
+    &coio__proactor_driver,         &uring_ops,
 };

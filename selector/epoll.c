@@ -14,6 +14,8 @@
 #include "common/error_internal.h"
 #include "common/wakefd_linux.h"
 
+extern const struct coio__driver coio__selector_driver; /* transport.c */
+
 #define MAX_EVENTS 256
 
 typedef struct epoll_state {
@@ -125,4 +127,5 @@ static int ep_io_update(void *state, coio__io_t *io, unsigned old_interest) {
 
 const coio__backend_t coio__backend_epoll = {
     "epoll", COIO_LOOP_SELECTOR, ep_probe, ep_open, ep_close, ep_poll, ep_wake, ep_io_update,
+    &coio__selector_driver, NULL,
 };

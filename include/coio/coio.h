@@ -8,6 +8,11 @@
 #include "future.h"
 #include "net.h"
 #include "task.h"
+#include "signal.h"
+#include "transport.h"
+#include "sync.h"
+#include "executor.h"
+#include "dns.h"
 
 #define COIO_VERSION_MAJOR 0
 #define COIO_VERSION_MINOR 1

@@ -1,0 +1,300 @@
+/* common/connect.c - making transports: create_connection (resolve, then
+ * try each address in turn), connect_socket (an existing socket) and
+ * create_datagram_endpoint. Each is an internal task, so the sequence
+ * reads as it runs; the task is the future handed to the caller (a task is
+ * a future), so cancelling that future stops the attempt. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coio/dns.h"
+#include "coio/error.h"
+#include "loop_internal.h"
+#include "task_internal.h"
+#include "transport_internal.h"
+
+
+static int check_protocol(const coio_protocol_t *p) {
+  if (!p || (!p->data_received && !(p->get_buffer && p->buffer_updated)))
+    return COIO_EINVAL;
+  return 0;
+}
+
+/* Makes the transport for a connected fd and waits until connection_made
+ * ran; the transport is the task's value. On failure fd is the caller's. */
+static int adopt(coio_loop_t *loop, coio_socket_t fd, int datagram, const void *proto, void *ud,
+                 void **result) {
+  coio_transport_t *t = coio__transport_new(loop, fd, datagram, proto, ud);
+  coio_future_t *waiter;
+  int rc;
+  if (!t)
+    return COIO_ENOMEM;
+  if ((rc = coio_future_new(loop, &waiter)) != 0) {
+    coio__transport_unref(t);
+    return rc;
+  }
+  if ((rc = coio__transport_start(t, waiter)) != 0) {
+    coio_future_unref(waiter);
+    return rc;
+  }
+  /* The transport owns fd from here. If this task is cancelled now, the
+   * transport still starts; asyncio likewise leaves it to the protocol. */
+  rc = coio_await(waiter);
+  if (rc == 0)
+    coio_future_result(waiter, result);
+  coio_future_unref(waiter);
+  return rc == COIO_ECANCELED ? rc : 0;
+}
+
+/* ---- create_connection ----------------------------------------------------------- */
+
+typedef struct conn_req {
+  char *host;
+  int port;
+  coio_connect_options_t opts;
+  coio_sockaddr_t local;
+  const coio_protocol_t *proto;
+  void *ud;
+} conn_req_t;
+
+static int try_address(coio_loop_t *loop, conn_req_t *r, const coio_sockaddr_t *addr,
+                       coio_socket_t *out) {
+  const coio__driver_t *drv = coio__loop_backend_table(loop)->driver;
+  coio_socket_t fd;
+  coio_future_t *f;
+  int rc;
+  if ((rc = coio__socket_open(coio_sockaddr_family(addr), COIO_SOCK_STREAM, &fd)) != 0)
+    return rc;
+  if (r->opts.local_addr && (rc = coio__socket_bind(fd, &r->local)) != 0)
+    goto fail;
+  if ((rc = coio_future_new(loop, &f)) != 0)
+    goto fail;
+  if ((rc = drv->connect(loop, fd, addr, f)) == 0)
+    rc = coio_await(f); /* a cancel cancels f; the driver stops the attempt */
+  coio_future_unref(f);
+  if (rc == 0) {
+    *out = fd;
+    return 0;
+  }
+fail:
+  coio_socket_close(fd);
+  return rc;
+}
+
+static int connect_task(void *arg, void **result) {
+  conn_req_t *r = arg;
+  coio_loop_t *loop = coio_future_loop(coio_task_current());
+  coio_addrinfo_hints_t hints;
+  coio_addrinfo_t *ai, *list = NULL;
+  coio_future_t *dns;
+  char port[16];
+  coio_socket_t fd = COIO_INVALID_SOCKET;
+  int rc;
+  memset(&hints, 0, sizeof hints);
+  hints.family = r->opts.family;
+  hints.socktype = COIO_SOCK_STREAM;
+  snprintf(port, sizeof port, "%d", r->port);
+  if ((rc = coio_getaddrinfo(loop, r->host, port, &hints, &dns)) != 0)
+    return rc;
+  if ((rc = coio_await(dns)) == 0)
+    rc = coio_future_result(dns, (void **)&list);
+  if (rc == 0 && !list)
+    rc = COIO_ENONAME;
+  /* Every address in order until one connects; the error reported is the
+   * last one's (asyncio reports all when they differ). */
+  for (ai = list; rc == 0 && ai; ai = ai->next) {
+    int one = try_address(loop, r, &ai->addr, &fd);
+    if (one == 0)
+      break;
+    if (one == COIO_ECANCELED || !ai->next) {
+      rc = one;
+      break;
+    }
+  }
+  coio_future_unref(dns);
+  if (rc != 0)
+    return rc;
+  if ((rc = adopt(loop, fd, 0, r->proto, r->ud, result)) != 0 && fd != COIO_INVALID_SOCKET &&
+      rc != COIO_ECANCELED)
+    coio_socket_close(fd);
+  return rc;
+}
+
+static void free_conn_req(void *arg) {
+  conn_req_t *r = arg;
+  free(r->host);
+  free(r);
+}
+
+/* Spawns fn(req) as the operation's task; req is freed with the task. */
+static int spawn_op(coio_loop_t *loop, coio_task_fn fn, void *req, void (*free_req)(void *),
+                    coio_future_t **out);
+
+int coio_connect_socket(coio_loop_t *loop, const coio_protocol_t *proto, void *user_data,
+                        coio_socket_t sock, coio_future_t **out) {
+  coio_connect_options_t o;
+  memset(&o, 0, sizeof o);
+  o.use_sock = 1;
+  o.sock = sock;
+  return coio_create_connection(loop, proto, user_data, NULL, 0, &o, out);
+}
+
+static int sock_task(void *arg, void **result) {
+  conn_req_t *r = arg;
+  coio_loop_t *loop = coio_future_loop(coio_task_current());
+  return adopt(loop, r->opts.sock, 0, r->proto, r->ud, result);
+}
+
+int coio_create_connection(coio_loop_t *loop, const coio_protocol_t *proto, void *user_data,
+                           const char *host, int port, const coio_connect_options_t *opts,
+                           coio_future_t **out) {
+  conn_req_t *r;
+  int rc;
+  if (!out)
+    return COIO_EINVAL;
+  *out = NULL;
+  if (!loop || (rc = check_protocol(proto)) != 0)
+    return COIO_EINVAL;
+  if (loop->closed)
+    return COIO_ECLOSED;
+  if (!coio__loop_backend_table(loop)->driver)
+    return COIO_ENOTSUP;
+  if (opts && opts->use_sock) {
+    if (host || opts->sock == COIO_INVALID_SOCKET)
+      return COIO_EINVAL;
+  } else if (!host || port < 0 || port > 65535) {
+    return COIO_EINVAL;
+  }
+  if (!(r = calloc(1, sizeof *r)))
+    return COIO_ENOMEM;
+  if (opts) {
+    r->opts = *opts;
+    if (opts->local_addr)
+      r->local = *opts->local_addr;
+  }
+  if (host && !(r->host = malloc(strlen(host) + 1))) {
+    free(r);
+    return COIO_ENOMEM;
+  }
+  if (host)
+    strcpy(r->host, host);
+  r->port = port;
+  r->proto = proto;
+  r->ud = user_data;
+  return spawn_op(loop, opts && opts->use_sock ? sock_task : connect_task, r, free_conn_req, out);
+}
+
+/* ---- datagram endpoints ----------------------------------------------------------- */
+
+typedef struct dgram_req {
+  coio_datagram_options_t opts;
+  coio_sockaddr_t local, remote;
+  const coio_datagram_protocol_t *proto;
+  void *ud;
+} dgram_req_t;
+
+
+static int dgram_task(void *arg, void **result) {
+  dgram_req_t *r = arg;
+  coio_loop_t *loop = coio_future_loop(coio_task_current());
+  coio_socket_t fd = r->opts.sock;
+  int family = r->opts.family, rc;
+  if (!r->opts.use_sock) {
+    if (r->opts.local_addr)
+      family = coio_sockaddr_family(&r->local);
+    else if (r->opts.remote_addr)
+      family = coio_sockaddr_family(&r->remote);
+    if (family == COIO_AF_UNSPEC)
+      family = COIO_AF_INET;
+    if ((rc = coio__socket_open(family, COIO_SOCK_DGRAM, &fd)) != 0)
+      return rc;
+    if ((r->opts.reuse_port && (rc = coio__socket_set_reuse(fd, 0, 1)) != 0) ||
+        (r->opts.allow_broadcast && (rc = coio__socket_set_broadcast(fd, 1)) != 0) ||
+        (r->opts.local_addr && (rc = coio__socket_bind(fd, &r->local)) != 0) ||
+        (r->opts.remote_addr && (rc = coio__socket_connect_now(fd, &r->remote)) != 0)) {
+      coio_socket_close(fd);
+      return rc;
+    }
+  }
+  rc = adopt(loop, fd, 1, r->proto, r->ud, result);
+  if (rc != 0 && rc != COIO_ECANCELED && !r->opts.use_sock)
+    coio_socket_close(fd);
+  return rc;
+}
+
+int coio_create_datagram_endpoint(coio_loop_t *loop, const coio_datagram_protocol_t *proto,
+                                  void *user_data, const coio_datagram_options_t *opts,
+                                  coio_future_t **out) {
+  dgram_req_t *r;
+  if (!out)
+    return COIO_EINVAL;
+  *out = NULL;
+  if (!loop || !proto || !proto->datagram_received)
+    return COIO_EINVAL;
+  if (loop->closed)
+    return COIO_ECLOSED;
+  if (!coio__loop_backend_table(loop)->driver)
+    return COIO_ENOTSUP;
+  if (opts && opts->use_sock && opts->sock == COIO_INVALID_SOCKET)
+    return COIO_EINVAL;
+  if (!(r = calloc(1, sizeof *r)))
+    return COIO_ENOMEM;
+  if (opts) {
+    r->opts = *opts;
+    if (opts->local_addr)
+      r->local = *opts->local_addr;
+    if (opts->remote_addr)
+      r->remote = *opts->remote_addr;
+  }
+  r->proto = proto;
+  r->ud = user_data;
+  return spawn_op(loop, dgram_task, r, free, out);
+}
+
+/* ---- the operation tasks ------------------------------------------------------------ */
+
+typedef struct op_task {
+  coio_task_fn fn;
+  void *req;
+  void (*free_req)(void *);
+} op_task_t;
+
+static int op_main(void *arg, void **result) {
+  op_task_t *o = arg;
+  return o->fn(o->req, result);
+}
+
+/* Frees the request when the task ends, even one cancelled before its
+ * first step (whose body never runs). */
+static void op_done(coio_future_t *task, void *arg) {
+  op_task_t *o = arg;
+  (void)task;
+  o->free_req(o->req);
+  free(o);
+}
+
+static int spawn_op(coio_loop_t *loop, coio_task_fn fn, void *req, void (*free_req)(void *),
+                    coio_future_t **out) {
+  op_task_t *o = malloc(sizeof *o);
+  int rc;
+  if (!o) {
+    free_req(req);
+    return COIO_ENOMEM;
+  }
+  o->fn = fn;
+  o->req = req;
+  o->free_req = free_req;
+  if ((rc = coio_task_spawn(loop, op_main, o, NULL, out)) != 0) {
+    free_req(req);
+    free(o);
+    return rc;
+  }
+  if ((rc = coio_future_add_done_callback(*out, op_done, o)) != 0) {
+    coio_task_cancel(*out, NULL); /* never started: frees nothing itself */
+    coio_future_unref(*out);
+    *out = NULL;
+    free_req(req);
+    free(o);
+  }
+  return rc;
+}
