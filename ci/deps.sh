@@ -33,7 +33,7 @@ apt_install() { # install only the packages that are missing
 
 linux_deps() {
   apt_install build-essential cmake ninja-build pkg-config libcmocka-dev liburing-dev libssl-dev \
-    clang libclang-rt-14-dev python3 openssl
+    clang libclang-rt-14-dev python3 openssl libuv1-dev # libuv: the benchmarks' peer (tests/bench)
 }
 
 add_deb_src() {

@@ -132,7 +132,14 @@ static const struct sockaddr *native(const coio_sockaddr_t *sa) {
 }
 
 int coio_sockaddr_family(const coio_sockaddr_t *sa) {
-  if (!sa || sa->len < sizeof(struct sockaddr))
+  if (!sa || sa->len < sizeof(native(sa)->sa_family))
+    return COIO_AF_UNSPEC;
+#ifndef _WIN32
+  /* A short path or abstract name is shorter than struct sockaddr. */
+  if (native(sa)->sa_family == AF_UNIX) /* common/unix_socket.c */
+    return COIO_AF_UNIX;
+#endif
+  if (sa->len < sizeof(struct sockaddr))
     return COIO_AF_UNSPEC;
   if (native(sa)->sa_family == AF_INET && sa->len >= sizeof(struct sockaddr_in))
     return COIO_AF_INET;

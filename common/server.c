@@ -86,6 +86,8 @@ int coio_server_close(coio_server_t *s) {
     return 0;
   s->closed = 1;
   s->serving = 0;
+  if (s->close_hook)
+    s->close_hook(s); /* a server without listeners (named pipes) */
   for (i = 0; i < s->nlisteners; i++) {
     if (s->listeners[i].active) {
       s->listeners[i].active = 0;
@@ -125,7 +127,10 @@ int coio_server_wait_closed(coio_server_t *s) {
     return 0;
   if (!s->closed_fut && (rc = coio_future_new(s->loop, &s->closed_fut)) != 0)
     return rc;
-  f = coio_future_ref(s->closed_fut);
+  /* Each caller awaits its own shield: a cancelled waiter (its task's
+   * cancel cancels what it awaits) must not cancel the shared future. */
+  if ((rc = coio_shield(s->closed_fut, &f)) != 0)
+    return rc;
   rc = coio_await(f);
   coio_future_unref(f);
   return rc;
@@ -156,6 +161,8 @@ int coio_server_free(coio_server_t *s) {
   if (s->nclients > 0)
     return COIO_EBUSY;
   coio_future_unref(s->closed_fut);
+  if (s->free_data)
+    s->free_data(s->factory_data);
   free(s->listeners);
   free(s);
   return 0;

@@ -58,6 +58,8 @@ static int os_family(int family) {
     return AF_INET;
   case COIO_AF_INET6:
     return AF_INET6;
+  case COIO_AF_UNIX: /* common/unix_socket.c */
+    return AF_UNIX;
   default:
     return -1;
   }

@@ -192,8 +192,10 @@ static void maybe_resume(coio_transport_t *t) {
 
 int coio_transport_writelines(coio_transport_t *t, const coio_buf_t *bufs, size_t n) {
   size_t i, was;
-  int rc = writable(t);
-  if (rc)
+  int rc;
+  if (t && (t->flags & COIO__T_NO_WRITE))
+    return COIO_ENOTSUP; /* a read pipe */
+  if ((rc = writable(t)) != 0)
     return rc;
   if (t->datagram || (n && !bufs))
     return COIO_EINVAL;
@@ -236,11 +238,19 @@ int coio_transport_sendto(coio_transport_t *t, const void *data, size_t len,
 }
 
 int coio_transport_write_eof(coio_transport_t *t) {
-  int rc = writable(t);
-  if (rc)
+  int rc;
+  if (t && (t->flags & COIO__T_PIPE) && !(t->flags & COIO__T_NO_READ))
+    return COIO_ENOTSUP; /* a read pipe, or a duplex one: no half-close */
+  if ((rc = writable(t)) != 0)
     return rc;
   if (t->datagram)
     return COIO_ENOTSUP;
+  if (t->flags & COIO__T_NO_READ) {
+    /* A write pipe has no half-close: its EOF is closing it once flushed
+     * (asyncio's _UnixWritePipeTransport.write_eof). */
+    t->flags |= COIO__T_EOF_WANTED;
+    return coio_transport_close(t);
+  }
   if (t->flags & COIO__T_EOF_WANTED)
     return 0;
   t->flags |= COIO__T_EOF_WANTED;
@@ -249,7 +259,11 @@ int coio_transport_write_eof(coio_transport_t *t) {
   return 0;
 }
 
-int coio_transport_can_write_eof(const coio_transport_t *t) { return t && !t->datagram; }
+int coio_transport_can_write_eof(const coio_transport_t *t) {
+  if (t && (t->flags & COIO__T_PIPE))
+    return (t->flags & COIO__T_NO_READ) != 0;
+  return t && !t->datagram;
+}
 
 int coio_transport_close(coio_transport_t *t) {
   if (!t)
@@ -278,6 +292,8 @@ int coio_transport_is_closing(const coio_transport_t *t) {
 int coio_transport_pause_reading(coio_transport_t *t) {
   if (!t)
     return COIO_EINVAL;
+  if (t->flags & COIO__T_NO_READ)
+    return COIO_ENOTSUP; /* a write pipe */
   if (t->flags & COIO__T_CLOSING)
     return 0;
   if (t->flags & COIO__T_READING) {
@@ -290,6 +306,8 @@ int coio_transport_pause_reading(coio_transport_t *t) {
 int coio_transport_resume_reading(coio_transport_t *t) {
   if (!t)
     return COIO_EINVAL;
+  if (t->flags & COIO__T_NO_READ)
+    return COIO_ENOTSUP;
   if ((t->flags & COIO__T_CLOSING) || (t->flags & COIO__T_READING))
     return 0;
   t->flags |= COIO__T_READING;
@@ -305,6 +323,8 @@ int coio_transport_is_reading(const coio_transport_t *t) {
 int coio_transport_set_write_buffer_limits(coio_transport_t *t, size_t high, size_t low) {
   if (!t)
     return COIO_EINVAL;
+  if (t->flags & COIO__T_NO_WRITE)
+    return COIO_ENOTSUP;
   if (high == 0 && low == 0)
     high = DEFAULT_HIGH, low = DEFAULT_HIGH / 4;
   else if (low == 0)
@@ -335,6 +355,8 @@ size_t coio_transport_get_write_buffer_size(const coio_transport_t *t) {
 int coio_transport_peername(const coio_transport_t *t, coio_sockaddr_t *addr) {
   if (!t || !addr)
     return COIO_EINVAL;
+  if (t->flags & COIO__T_PIPE)
+    return COIO_ENOTSUP;
   if (t->flags & COIO__T_DRIVER_CLOSED)
     return COIO_ECLOSED;
   return coio__socket_peer(t->fd, addr);
@@ -343,13 +365,15 @@ int coio_transport_peername(const coio_transport_t *t, coio_sockaddr_t *addr) {
 int coio_transport_sockname(const coio_transport_t *t, coio_sockaddr_t *addr) {
   if (!t || !addr)
     return COIO_EINVAL;
+  if (t->flags & COIO__T_PIPE)
+    return COIO_ENOTSUP;
   if (t->flags & COIO__T_DRIVER_CLOSED)
     return COIO_ECLOSED;
   return coio__socket_name(t->fd, addr);
 }
 
 coio_socket_t coio_transport_socket(const coio_transport_t *t) {
-  return t && !(t->flags & COIO__T_DRIVER_CLOSED) ? t->fd : COIO_INVALID_SOCKET;
+  return t && !(t->flags & (COIO__T_DRIVER_CLOSED | COIO__T_PIPE)) ? t->fd : COIO_INVALID_SOCKET;
 }
 
 coio_loop_t *coio_transport_loop(const coio_transport_t *t) { return t ? t->loop : NULL; }
@@ -419,7 +443,9 @@ void coio__transport_eof(coio_transport_t *t) {
   t->drv->read_stop(t);
   if (t->proto->eof_received)
     keep = t->proto->eof_received(t, t->user_data);
-  if (!keep || (t->flags & COIO__T_EOF_SENT))
+  /* A read pipe has nothing left to do after EOF: closed whatever the
+   * protocol answered (asyncio's _UnixReadPipeTransport). */
+  if (!keep || (t->flags & (COIO__T_EOF_SENT | COIO__T_NO_WRITE)))
     coio_transport_close(t);
 }
 

@@ -62,10 +62,31 @@ enum {
   COIO__T_EOF_RECEIVED = 1u << 5,
   COIO__T_WRITE_PAUSED = 1u << 6,  /* the protocol was told pause_writing */
   COIO__T_DRIVER_CLOSED = 1u << 7, /* drv->close was called */
-  COIO__T_STARTED = 1u << 8        /* connection_made has run */
+  COIO__T_STARTED = 1u << 8,       /* connection_made has run */
+  /* Pipe transports (common/pipe_transport.c): t->fd holds a pipe end (a
+   * POSIX fd, a Windows HANDLE), moved with read()/write() or the READ /
+   * WRITE ops and closed with coio_pipe_close; no peer or socket name,
+   * no half-close on a duplex pipe. */
+  COIO__T_PIPE = 1u << 9,
+  COIO__T_NO_WRITE = 1u << 10, /* a read pipe: the write calls are COIO_ENOTSUP */
+  COIO__T_NO_READ = 1u << 11,  /* a write pipe: nothing is read; write_eof is close */
+  /* The proactor knows t->fd already (a named-pipe instance, associated
+   * for its CONNECT_PIPE: IOCP refuses a second association of a
+   * non-socket handle), so attach does not associate it again. */
+  COIO__T_ASSOCIATED = 1u << 12
 };
 
+/* A pipe end in the transport's fd field and back (same bits). */
+#ifdef _WIN32
+#define COIO__PIPE_OF(fd) ((coio_pipe_t)(uintptr_t)(fd))
+#define COIO__FD_OF_PIPE(p) ((coio_socket_t)(uintptr_t)(p))
+#else
+#define COIO__PIPE_OF(fd) ((coio_pipe_t)(fd))
+#define COIO__FD_OF_PIPE(p) ((coio_socket_t)(p))
+#endif
+
 typedef struct coio__driver coio__driver_t;
+struct coio__sock_req; /* below: one socket call of a task */
 
 struct coio_transport {
   coio_loop_t *loop;
@@ -112,7 +133,58 @@ struct coio__driver {
   /* Stops accepting on socket i and closes it (pending accepts are
    * cancelled; their sockets closed). */
   void (*listen_stop)(struct coio_server *s, size_t i);
+  /* One socket call of a task (common/sock.c: coio_sock_*): see struct
+   * coio__sock_req below. NULL: COIO_ENOTSUP. */
+  int (*sock_op)(coio_loop_t *loop, struct coio__sock_req *req, coio_future_t *fut);
 };
+
+/* ---- one-shot socket calls of tasks (common/sock.c) ----------------------------
+ *
+ * sock.c fills a request and calls drv->sock_op(loop, req, fut) from the
+ * calling task, with fut a new pending future of loop. Returning 0, the
+ * driver has taken the request and calls coio__sock_req_done(req, result)
+ * exactly once, maybe before sock_op returns (a call that needed no wait),
+ * once the operation has ended: from then on neither the driver nor the
+ * kernel touches req, req->buf or req->addr (the caller's memory: nothing
+ * is copied, PITFALLS sections 1 and 3). An error return: nothing started,
+ * req_done is never called.
+ * fut is the caller's cancellation signal: the driver watches it (a done
+ * callback) and, if it is cancelled before the end, stops the operation
+ * (proactor: cancels the op and waits for its completion) and still calls
+ * req_done, with COIO_ECANCELED or with the result the operation reached
+ * anyway. The driver never completes fut itself (req_done does).
+ * On a closed loop (coio_loop_is_closed) the driver calls nothing: the
+ * request lived on a task stack that is gone; it only frees its own state. */
+enum {
+  COIO__SOCK_RECV,     /* into buf[0, len): result bytes, 0 at EOF */
+  COIO__SOCK_RECVFROM, /* one datagram into buf: result bytes; addr: its source */
+  COIO__SOCK_SENDALL,  /* all of buf: result 0 (progress: sent so far) */
+  COIO__SOCK_SENDTO,   /* one datagram to addr: result bytes */
+  COIO__SOCK_CONNECT,  /* fd to addr: result 0 */
+  COIO__SOCK_ACCEPT    /* result 0; accepted (non-blocking, not inheritable), addr: peer */
+};
+
+typedef struct coio__sock_req {
+  int kind; /* COIO__SOCK_* */
+  coio_socket_t fd;
+  void *buf;  /* the caller's; const for the sends */
+  size_t len;
+  coio_sockaddr_t addr;
+  coio_socket_t accepted;
+  size_t progress; /* SENDALL */
+  coio_loop_t *loop;
+  coio_future_t *fut;
+  int drv_state; /* the driver's (selector: the connect was issued) */
+  void *drv;     /* the driver's (proactor: its op record) */
+  /* sock.c's */
+  long result;
+  int ended;    /* req_done was called */
+  int draining; /* the task waits for the end after a cancel */
+  void *task;
+} coio__sock_req_t;
+
+/* The driver's end of req (see above). */
+void coio__sock_req_done(coio__sock_req_t *req, long result);
 
 /* ---- what drivers call ------------------------------------------------------------ */
 
@@ -165,6 +237,11 @@ struct coio_server {
   size_t nclients;
   coio_future_t *closed_fut; /* wait_closed: done when closed and no clients */
   int backlog;
+  void (*free_data)(void *factory_data); /* if set, coio_server_free calls it (streams) */
+  /* Servers without listeners (Windows named pipes): called by
+   * coio_server_close to stop serving; hook_data is its owner's. */
+  void (*close_hook)(struct coio_server *s);
+  void *hook_data;
 };
 
 /* A driver accepted fd (non-blocking, not inheritable) from peer on s. */

@@ -813,6 +813,22 @@ static long start_write(op_priv_t *p, coio__op_t *op) {
   return coio__err_from_win32(GetLastError());
 }
 
+/* A named-pipe server instance waits for a client (asyncio's
+ * IocpProactor.accept_pipe). A client that connected between
+ * CreateNamedPipeW and this call gives ERROR_PIPE_CONNECTED (535, also
+ * under Wine, PITFALLS section 2) and no packet: that is a success now. */
+static long start_connect_pipe(op_priv_t *p, coio__op_t *op) {
+  DWORD e;
+  if (ConnectNamedPipe((HANDLE)op->fd, &p->ov))
+    return IN_FLIGHT; /* overlapped: a TRUE still queues its packet */
+  e = GetLastError();
+  if (e == ERROR_IO_PENDING)
+    return IN_FLIGHT;
+  if (e == ERROR_PIPE_CONNECTED)
+    return 0;
+  return coio__err_from_win32(e);
+}
+
 static long start_accept(iocp_state_t *s, op_priv_t *p, coio__op_t *op) {
   SOCKET lis = (SOCKET)op->fd;
   struct sockaddr_storage ss;
@@ -988,14 +1004,14 @@ static int iocp_start(void *bstate, coio__op_t *op) {
   op_priv_t *p;
   long r;
   /* The same checks, in the same order, as uring.c's start. */
-  if (!op || !op->done || op->kind < COIO__OP_RECV || op->kind > COIO__OP_WRITE)
+  if (!op || !op->done || op->kind < COIO__OP_RECV || op->kind > COIO__OP_CONNECT_PIPE)
     return COIO_EINVAL;
   if (op->in_flight) /* never restart an OVERLAPPED in flight */
     return COIO_EBUSY;
   if (op->fd == COIO_INVALID_SOCKET)
     return COIO_EBADF;
   if (op->kind != COIO__OP_ACCEPT && op->kind != COIO__OP_CONNECT &&
-      (op->niov < 1 || op->niov > COIO__OP_MAX_IOV))
+      op->kind != COIO__OP_CONNECT_PIPE && (op->niov < 1 || op->niov > COIO__OP_MAX_IOV))
     return COIO_EINVAL;
   if (s->closing)
     return COIO_ECLOSED;
@@ -1025,6 +1041,9 @@ static int iocp_start(void *bstate, coio__op_t *op) {
     break;
   case COIO__OP_WRITE:
     r = start_write(p, op);
+    break;
+  case COIO__OP_CONNECT_PIPE:
+    r = start_connect_pipe(p, op);
     break;
   default:
     return COIO_EINVAL;

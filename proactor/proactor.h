@@ -36,7 +36,11 @@ enum {
   COIO__OP_RECVFROM, /* a datagram into iov[0]; addr receives the source */
   COIO__OP_SENDTO,   /* a datagram from iov[0..niov) to addr (len 0: connected) */
   COIO__OP_READ,     /* pipes: like RECV on a pipe handle / fd */
-  COIO__OP_WRITE     /* pipes: like SEND */
+  COIO__OP_WRITE,    /* pipes: like SEND */
+  /* Windows named pipes: ConnectNamedPipe on the server instance op->fd
+   * (no buffer); result 0 once a client is connected. IOCP only: io_uring
+   * answers COIO_ENOTSUP from start(). */
+  COIO__OP_CONNECT_PIPE
 };
 
 #define COIO__OP_MAX_IOV 8

@@ -57,6 +57,8 @@ typedef struct pstream {
   coio__op_t rop, wop;  /* receive (RECV / RECVFROM) and send (SEND / SENDTO) */
   int rop_busy, wop_busy;
   int rop_own;          /* rop reads into rbuf (else into the protocol's buffer) */
+  const coio_protocol_t *rop_proto; /* the protocol (and user_data) whose buffer rop */
+  void *rop_ud;                     /* reads into: set_protocol may replace it meanwhile */
   int nops;             /* ops in flight */
   unsigned char *rbuf;  /* own read buffer, READ_SIZE bytes, made on first use */
   int want_read;        /* between read_start and read_stop */
@@ -72,9 +74,17 @@ typedef struct pstream {
 static void recv_done(coio__op_t *op, long res);
 static void send_done(coio__op_t *op, long res);
 
+/* A pipe end (COIO__T_PIPE) is no socket: closed as a pipe. */
+static void close_fd(const coio_transport_t *t, coio_socket_t fd) {
+  if (t->flags & COIO__T_PIPE)
+    coio_pipe_close(COIO__PIPE_OF(fd));
+  else
+    coio_socket_close(fd);
+}
+
 static void stream_free(pstream_t *pt) {
   if (pt->fd != COIO_INVALID_SOCKET)
-    coio_socket_close(pt->fd);
+    close_fd(pt->t, pt->fd);
   if (pt->t->drv_data == pt)
     pt->t->drv_data = NULL;
   free(pt->rbuf);
@@ -112,7 +122,7 @@ static int drv_attach(coio_transport_t *t) {
   pt->ops = ops;
   pt->bstate = coio__loop_backend_state(t->loop);
   pt->fd = COIO_INVALID_SOCKET;
-  if ((rc = ops->associate(pt->bstate, t->fd)) != 0) {
+  if (!(t->flags & COIO__T_ASSOCIATED) && (rc = ops->associate(pt->bstate, t->fd)) != 0) {
     free(pt);
     return rc;
   }
@@ -144,13 +154,17 @@ static void recv_next(pstream_t *pt) {
     buf = pt->rbuf;
     len = READ_SIZE;
   }
-  pt->rop.kind = t->datagram ? COIO__OP_RECVFROM : COIO__OP_RECV;
+  pt->rop.kind = t->datagram                  ? COIO__OP_RECVFROM
+                 : (t->flags & COIO__T_PIPE) ? COIO__OP_READ
+                                             : COIO__OP_RECV;
   pt->rop.fd = t->fd;
   pt->rop.iov[0].base = buf;
   pt->rop.iov[0].len = len;
   pt->rop.niov = 1;
   pt->rop.addr.len = 0;
   pt->rop_own = r == 0;
+  pt->rop_proto = t->proto;
+  pt->rop_ud = t->user_data;
   if ((rc = op_begin(pt, &pt->rop)) != 0) {
     coio__transport_fatal(t, rc);
     return;
@@ -173,6 +187,10 @@ static void deliver(pstream_t *pt, size_t n, int own) {
     coio__transport_datagram(t, pt->rbuf, n, &pt->rop.addr);
   else if (own)
     coio__transport_received(t, pt->rbuf, n);
+  else if (t->proto != pt->rop_proto || t->user_data != pt->rop_ud)
+    /* set_protocol since the receive started: the bytes are in the old
+     * protocol's buffer; the new one gets them as if read into our own. */
+    coio__transport_received(t, pt->rop.iov[0].base, n);
   else
     coio__transport_buffer_filled(t, n);
 }
@@ -286,7 +304,7 @@ static void send_next(pstream_t *pt) {
       }
       return;
     }
-    pt->wop.kind = COIO__OP_SEND;
+    pt->wop.kind = (t->flags & COIO__T_PIPE) ? COIO__OP_WRITE : COIO__OP_SEND;
     pt->wop.niov = n;
   }
   pt->wop.fd = t->fd;
@@ -341,7 +359,7 @@ static void drv_close(coio_transport_t *t) {
   pstream_t *pt = t->drv_data;
   if (!pt) {
     if (t->fd != COIO_INVALID_SOCKET)
-      coio_socket_close(t->fd);
+      close_fd(t, t->fd);
     return;
   }
   pt->closed = 1;
@@ -628,7 +646,185 @@ static void drv_listen_stop(struct coio_server *s, size_t i) {
     listener_free(l);
 }
 
+/* ---- one socket call of a task (common/sock.c: coio_sock_*) ------------------
+ * One op on the completion seam per call (SENDALL: one after another until
+ * all is sent), straight on the caller's buffer and address (nothing
+ * copied). The op record is allocated here, not in the request on the
+ * task's stack: if the loop is closed with the task still suspended, the
+ * stack is freed before the backend ends its ops (proactor.h), and the
+ * record must outlive that. Otherwise the caller (sock.c) does not return
+ * before coio__sock_req_done, which is called only from the op's
+ * completion: after a cancel too, the buffer is the kernel's until then
+ * (PITFALLS 1: CancelIoEx is asynchronous; 3: buffers live until the
+ * target's CQE). */
+
+#define SOCK_SEND_MAX ((size_t)1 << 30) /* per op: WSABUF lengths are ULONG */
+
+typedef struct psock {
+  coio__op_t op;
+  coio__sock_req_t *req;
+  coio_future_t *fut; /* referenced: the caller's cancellation signal */
+  coio_loop_t *loop;
+  pops_t *ops;
+  void *bstate;
+  int busy;  /* the op is in flight */
+  int holds; /* the op in flight + the watch on fut */
+} psock_t;
+
+static void psock_release(psock_t *p) {
+  if (--p->holds > 0)
+    return;
+  coio_future_unref(p->fut);
+  free(p);
+}
+
+/* fut was cancelled (the calling task was): ask the op to stop; its
+ * completion, which follows in any case, ends the request. */
+static void psock_watch(coio_future_t *fut, void *arg) {
+  psock_t *p = arg;
+  (void)fut;
+  if (p->busy)
+    p->ops->cancel(p->bstate, &p->op);
+  psock_release(p);
+}
+
+/* op for the request (SENDALL: its next piece). */
+static void psock_prepare(psock_t *p) {
+  coio__sock_req_t *r = p->req;
+  coio__op_t *op = &p->op;
+  size_t left;
+  op->fd = r->fd;
+  op->niov = 1;
+  op->iov[0].base = r->buf;
+  op->iov[0].len = r->len;
+  op->addr.len = 0;
+  op->accepted = COIO_INVALID_SOCKET;
+  switch (r->kind) {
+  case COIO__SOCK_RECV:
+    op->kind = COIO__OP_RECV;
+    break;
+  case COIO__SOCK_RECVFROM:
+    op->kind = COIO__OP_RECVFROM;
+    break;
+  case COIO__SOCK_SENDALL:
+    left = r->len - r->progress;
+    op->kind = COIO__OP_SEND;
+    op->iov[0].base = (unsigned char *)r->buf + r->progress;
+    op->iov[0].len = left > SOCK_SEND_MAX ? SOCK_SEND_MAX : left;
+    break;
+  case COIO__SOCK_SENDTO:
+    op->kind = COIO__OP_SENDTO;
+    op->addr = r->addr; /* len 0: the connected peer */
+    break;
+  case COIO__SOCK_CONNECT:
+    op->kind = COIO__OP_CONNECT; /* IOCP binds an unbound socket first */
+    op->addr = r->addr;
+    op->niov = 0;
+    break;
+  default: /* COIO__SOCK_ACCEPT */
+    op->kind = COIO__OP_ACCEPT;
+    op->niov = 0;
+    break;
+  }
+}
+
+/* The op's completion: the kernel has let go of the caller's buffer and
+ * address (and of op). */
+static void psock_done(coio__op_t *op, long res) {
+  psock_t *p = op->owner;
+  coio__sock_req_t *r = p->req;
+  int rc;
+  p->busy = 0;
+  if (coio_loop_is_closed(p->loop)) {
+    /* The calling task went with the loop, and with it the request; a
+     * watch already queued was dropped with the loop's callbacks. */
+    if (res >= 0 && op->kind == COIO__OP_ACCEPT)
+      coio_socket_close(op->accepted);
+    p->holds = 1;
+    psock_release(p);
+    return;
+  }
+  switch (r->kind) {
+  case COIO__SOCK_SENDALL:
+    if (res < 0)
+      break;
+    r->progress += (size_t)res; /* a short send: the rest goes next */
+    if (r->progress == r->len) {
+      res = 0;
+    } else if (coio_future_done(p->fut)) {
+      res = COIO_ECANCELED;
+    } else {
+      psock_prepare(p);
+      if ((rc = p->ops->start(p->bstate, op)) == 0) {
+        p->busy = 1;
+        return;
+      }
+      res = rc;
+    }
+    break;
+  case COIO__SOCK_RECVFROM:
+    if (res >= 0)
+      r->addr = op->addr;
+    break;
+  case COIO__SOCK_ACCEPT:
+    if (res >= 0) {
+      r->accepted = op->accepted; /* non-blocking, not inheritable (proactor.h) */
+      r->addr = op->addr;
+      res = 0;
+    }
+    break;
+  case COIO__SOCK_CONNECT:
+    if (res > 0)
+      res = 0;
+    break;
+  default:
+    break;
+  }
+  if (coio_future_remove_done_callback(p->fut, psock_watch, p) > 0)
+    p->holds--;
+  p->req = NULL;
+  coio__sock_req_done(r, res);
+  psock_release(p);
+}
+
+static int drv_sock_op(coio_loop_t *loop, coio__sock_req_t *req, coio_future_t *fut) {
+  pops_t *ops = loop_ops(loop);
+  psock_t *p;
+  int rc;
+  if (!ops)
+    return COIO_ENOTSUP;
+  if (!(p = calloc(1, sizeof *p)))
+    return COIO_ENOMEM;
+  p->req = req;
+  p->loop = loop;
+  p->ops = ops;
+  p->bstate = coio__loop_backend_state(loop);
+  /* IOCP: the socket joins the port before its first op; a repeat (the
+   * next call on the same socket) succeeds (proactor.h). */
+  if ((rc = ops->associate(p->bstate, req->fd)) != 0) {
+    free(p);
+    return rc;
+  }
+  p->op.done = psock_done;
+  p->op.owner = p;
+  psock_prepare(p);
+  if ((rc = coio_future_add_done_callback(fut, psock_watch, p)) != 0) {
+    free(p);
+    return rc;
+  }
+  if ((rc = ops->start(p->bstate, &p->op)) != 0) {
+    coio_future_remove_done_callback(fut, psock_watch, p);
+    free(p);
+    return rc;
+  }
+  p->fut = coio_future_ref(fut);
+  p->busy = 1;
+  p->holds = 2;
+  return 0;
+}
+
 const coio__driver_t coio__proactor_driver = {
     drv_attach,   drv_read_start, drv_read_stop,    drv_write_start,
     drv_close,    drv_connect,    drv_listen_start, drv_listen_stop,
+    drv_sock_op,
 };

@@ -70,7 +70,6 @@
  * in flight is on a list, so that a rebuilt ring can take them over and a
  * closing loop can end them (ur_close). */
 #include <errno.h>
-#include <stdio.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -153,8 +152,18 @@ enum {
   U_CANCEL_Q = 8,  /* queued: its ASYNC_CANCEL is still to be prepared */
   U_QUEUED = 16,   /* on the SQE FIFO */
   U_LOCAL = 32,    /* on the local completion list */
-  U_POLL_FIRST = 64 /* retried after -EAGAIN: a linked poll goes first */
+  U_POLL_FIRST = 64, /* retried after -EAGAIN: a linked poll goes first */
+  U_NOSIGNAL = 128   /* a WRITE issued with RWF_NOSIGNAL */
 };
+
+/* pwritev2's "no SIGPIPE" (Linux 6.15; liburing 2.3's headers predate it):
+ * a WRITE to a pipe whose reader is gone then ends with -EPIPE instead of
+ * killing the process (observed here: without it, exit status 141). Older
+ * kernels refuse the flag with -EOPNOTSUPP: then the op is issued again
+ * without it, and the flag is not used on this ring any more. */
+#ifndef RWF_NOSIGNAL
+#define RWF_NOSIGNAL 0x00000100
+#endif
 
 _Static_assert(sizeof(uop_t) <= COIO__OP_PRIV_SIZE, "uop_t must fit in coio__op_t.priv");
 /* op->iov goes to the kernel as a struct iovec array. */
@@ -193,6 +202,7 @@ typedef struct uring_state {
   coio__op_t *live;
   size_t nlive;
   int closing; /* ur_close: no more ops */
+  int no_nosignal; /* the kernel refused RWF_NOSIGNAL */
 } uring_state_t;
 
 /* Where the wake-up READs put the eventfd's counter. The value is never
@@ -435,7 +445,7 @@ static void *mut(const void *p) { return (void *)(uintptr_t)p; }
 
 /* The SQE for op. Its msghdr is rebuilt each time, so an op taken over by a
  * rebuilt ring is prepared again from the record alone. */
-static void prep_op(struct io_uring_sqe *sqe, coio__op_t *op) {
+static void prep_op(uring_state_t *s, struct io_uring_sqe *sqe, coio__op_t *op) {
   uop_t *u = UOP(op);
   struct iovec *iov = (struct iovec *)(void *)op->iov;
   int fd = (int)op->fd;
@@ -492,12 +502,18 @@ static void prep_op(struct io_uring_sqe *sqe, coio__op_t *op) {
       io_uring_prep_readv(sqe, fd, iov, (unsigned)op->niov, (uint64_t)-1);
     break;
   default: /* COIO__OP_WRITE (start() checked the kind) */
-    /* A pipe whose reader is gone raises SIGPIPE: the pipe transports
-     * ignore it (PITFALLS 4); there is no MSG_NOSIGNAL for write(). */
     if (op->niov == 1)
       io_uring_prep_write(sqe, fd, op->iov[0].base, len0, (uint64_t)-1);
     else
       io_uring_prep_writev(sqe, fd, iov, (unsigned)op->niov, (uint64_t)-1);
+    /* A pipe whose reader is gone raises SIGPIPE (write() has no
+     * MSG_NOSIGNAL): RWF_NOSIGNAL where the kernel has it, see above. */
+    if (!s->no_nosignal) {
+      sqe->rw_flags |= RWF_NOSIGNAL;
+      u->state |= U_NOSIGNAL;
+    } else {
+      u->state &= ~(unsigned)U_NOSIGNAL;
+    }
     break;
   }
   io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | UD_OP);
@@ -535,17 +551,23 @@ static int flush_ops(uring_state_t *s) {
       if (u->state & U_POLL_FIRST) {
         /* The op's SQE follows in the same submission (room was made
          * above). If the poll ends in error (cancelled), the op ends with
-         * -ECANCELED without running; the poll's own CQE is dropped. */
+         * -ECANCELED without running; the poll's own CQE is dropped. No
+         * IOSQE_CQE_SKIP_SUCCESS on the poll: on a link head, the kernel
+         * then also skips the CQEs of the links it fails, and the op would
+         * end without a CQE (seen here on 6.18). */
         unsigned mask = op->kind == COIO__OP_SEND || op->kind == COIO__OP_SENDTO ||
                                 op->kind == COIO__OP_WRITE
                             ? POLLOUT
                             : POLLIN;
-        io_uring_prep_poll_add(sqe, (int)op->fd, mask);
-        io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | UD_OP_POLL);
-        io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK | (s->cqe_skip ? IOSQE_CQE_SKIP_SUCCESS : 0));
-        sqe = io_uring_get_sqe(&s->ring);
+        struct io_uring_sqe *next = io_uring_get_sqe(&s->ring);
+        if (next) { /* (always: room was made above; else the op goes alone) */
+          io_uring_prep_poll_add(sqe, (int)op->fd, mask);
+          io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | UD_OP_POLL);
+          io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK);
+          sqe = next;
+        }
       }
-      prep_op(sqe, op);
+      prep_op(s, sqe, op);
       u->state = (u->state & ~(unsigned)U_START) | U_KERNEL;
     } else if (u->state & U_CANCEL_Q) {
       /* Keyed by the op's user_data. Its own result (0, -ENOENT if the op
@@ -666,7 +688,6 @@ static int on_wake_cqe(uring_state_t *s, int res) {
 static void op_finish(uring_state_t *s, coio__op_t *op, long res) {
   uop_t *u = UOP(op);
   long result = res;
-  if (getenv("DBG_FIN")) fprintf(stderr, "DBG fin %p kind %d res %ld state %u\n", (void *)op, op->kind, res, u->state);
   if (res == -EAGAIN && op->kind != COIO__OP_CONNECT && !(u->state & (U_CANCEL | U_LOCAL)) &&
       !s->closing) {
     /* Not an answer for the owner: the op is issued again, behind a
@@ -682,6 +703,12 @@ static void op_finish(uring_state_t *s, coio__op_t *op, long res) {
      * here with a 64 MiB echo: a SENDMSG of 8 iovecs ended with -EAGAIN.
      * (CONNECT's -EAGAIN means "no local port left": a real error.) */
     u->state = U_START | U_POLL_FIRST;
+    op_enqueue(s, op);
+    return;
+  }
+  if (res == -EOPNOTSUPP && (u->state & U_NOSIGNAL) && !(u->state & U_CANCEL) && !s->closing) {
+    s->no_nosignal = 1; /* an older kernel: again, without the flag */
+    u->state = U_START;
     op_enqueue(s, op);
     return;
   }
@@ -973,6 +1000,8 @@ static int ur_associate(void *state, coio_socket_t fd) {
 static int ur_start(void *state, coio__op_t *op) {
   uring_state_t *s = state;
   uop_t *u;
+  if (op && op->kind == COIO__OP_CONNECT_PIPE)
+    return COIO_ENOTSUP; /* Windows named pipes only */
   if (!op || !op->done || op->kind < COIO__OP_RECV || op->kind > COIO__OP_WRITE)
     return COIO_EINVAL;
   if (op->in_flight)
@@ -987,7 +1016,6 @@ static int ur_start(void *state, coio__op_t *op) {
   u = UOP(op);
   memset(u, 0, sizeof *u);
   u->state = U_START;
-  if (getenv("DBG_POLLFIRST") && op->kind != COIO__OP_CONNECT) u->state |= U_POLL_FIRST;
   u->next = s->live;
   if (s->live)
     UOP(s->live)->prev = op;

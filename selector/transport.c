@@ -9,7 +9,8 @@
  * - Reads go into one buffer per thread: data_received's data is valid
  *   during the call only, so one transport never holds 64 KiB while idle.
  * - Every send uses MSG_NOSIGNAL: a peer's reset must not raise SIGPIPE
- *   (PITFALLS section 4).
+ *   (PITFALLS section 4). Pipe transports (COIO__T_PIPE) use read() and
+ *   writev(), which have no such flag: SIGPIPE is ignored for them.
  * - A listener takes up to ACCEPT_BATCH connections per readiness event;
  *   on EMFILE/ENFILE it stops watching and retries after a back-off instead
  *   of spinning on a level-triggered fd (PITFALLS section 4). */
@@ -24,6 +25,7 @@
 
 #include "common/backend.h"
 #include "common/error_internal.h"
+#include "common/loop_internal.h"
 #include "common/sys.h"
 #include "common/transport_internal.h"
 
@@ -50,8 +52,8 @@ static void on_readable(coio_loop_t *loop, void *arg) {
     buf = read_buf;
     len = sizeof read_buf;
   }
-  do
-    n = recv(t->fd, buf, len, 0);
+  do /* a pipe transport's fd is no socket: read() */
+    n = (t->flags & COIO__T_PIPE) ? read(t->fd, buf, len) : recv(t->fd, buf, len, 0);
   while (n < 0 && errno == EINTR);
   if (n > 0) {
     if (own)
@@ -91,8 +93,11 @@ static void flush(coio_transport_t *t) {
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = iov;
     msg.msg_iovlen = n;
+    /* A pipe has no MSG_NOSIGNAL: the pipe transports ignore SIGPIPE
+     * instead (common/pipe_transport.c), so a gone reader is EPIPE. */
     do
-      sent = sendmsg(t->fd, &msg, MSG_NOSIGNAL);
+      sent = (t->flags & COIO__T_PIPE) ? writev(t->fd, iov, (int)n)
+                                       : sendmsg(t->fd, &msg, MSG_NOSIGNAL);
     while (sent < 0 && errno == EINTR);
     if (sent < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -134,14 +139,51 @@ static void on_dgram_readable(coio_loop_t *loop, void *arg) {
   }
 }
 
-static void dgram_flush(coio_transport_t *t);
+static void dgram_flush(coio_transport_t *t, int direct);
 
 static void on_dgram_writable(coio_loop_t *loop, void *arg) {
   (void)loop;
-  dgram_flush(arg);
+  dgram_flush(arg, 0);
 }
 
-static void dgram_flush(coio_transport_t *t) {
+/* The error of a send tried at once from inside the user's sendto is
+ * reported from the loop: no protocol callback runs inside a transport
+ * call (transport.h), and the proactors report it from a completion. */
+typedef struct dgram_err {
+  coio_transport_t *t;
+  int error;
+} dgram_err_t;
+
+static void dgram_err_drop(void *arg) {
+  dgram_err_t *e = arg;
+  coio__transport_unref(e->t);
+  free(e);
+}
+
+static void dgram_err_cb(coio_loop_t *loop, void *arg) {
+  dgram_err_t *e = arg;
+  (void)loop;
+  coio__transport_datagram_error(e->t, e->error); /* not once the endpoint is lost */
+  dgram_err_drop(e);
+}
+
+static void dgram_error(coio_transport_t *t, int error, int direct) {
+  dgram_err_t *e;
+  if (!direct) {
+    coio__transport_datagram_error(t, error);
+    return;
+  }
+  if (!(e = malloc(sizeof *e)))
+    return; /* out of memory: the report is lost with its datagram */
+  e->t = t;
+  e->error = error;
+  coio__transport_ref(t);
+  if (coio__cb_schedule(t->loop, dgram_err_cb, e, dgram_err_drop, NULL) != 0)
+    dgram_err_drop(e);
+}
+
+/* direct: called from inside the user's sendto (write_start). */
+static void dgram_flush(coio_transport_t *t, int direct) {
   while (t->wbuf.head && !(t->flags & COIO__T_LOST)) {
     coio__wblock_t *b = t->wbuf.head;
     ssize_t n;
@@ -155,7 +197,7 @@ static void dgram_flush(coio_transport_t *t) {
       return;
     }
     if (n < 0)
-      coio__transport_datagram_error(t, coio__err_from_errno(errno));
+      dgram_error(t, coio__err_from_errno(errno), direct);
     coio__transport_datagram_sent(t); /* sent, or reported and dropped */
   }
   coio_loop_remove_writer(t->loop, t->fd);
@@ -176,7 +218,7 @@ static void sel_read_stop(coio_transport_t *t) { coio_loop_remove_reader(t->loop
 
 static void sel_write_start(coio_transport_t *t) {
   if (t->datagram)
-    dgram_flush(t);
+    dgram_flush(t, 1);
   else
     flush(t);
 }
@@ -338,7 +380,159 @@ static void sel_listen_stop(coio_server_t *s, size_t i) {
   coio_socket_close(s->listeners[i].fd);
 }
 
+/* ---- one socket call of a task (common/sock.c: coio_sock_*) ----------------
+ * asyncio's selector sock_* methods: try the call at once; if it would
+ * block, watch the fd (readable for the receives and accept, writable for
+ * the sends and connect) and try again when it is ready. req lives on the
+ * calling task's stack until coio__sock_req_done, and is the watch's
+ * argument. A cancelled future removes the watch (which also drops a
+ * readiness callback already queued, io_watch.c); nothing is in the kernel,
+ * so the request ends at once. */
+
+static int sock_wants_read(const coio__sock_req_t *r) {
+  return r->kind == COIO__SOCK_RECV || r->kind == COIO__SOCK_RECVFROM ||
+         r->kind == COIO__SOCK_ACCEPT;
+}
+
+/* One attempt: 1 with *res when the call is over, 0 if it would block. */
+static int sock_try(coio__sock_req_t *r, long *res) {
+  ssize_t n = -1;
+  socklen_t alen = sizeof r->addr.u.bytes;
+  int fd;
+  switch (r->kind) {
+  case COIO__SOCK_RECV:
+    do
+      n = recv(r->fd, r->buf, r->len, 0);
+    while (n < 0 && errno == EINTR);
+    break;
+  case COIO__SOCK_RECVFROM:
+    do
+      n = recvfrom(r->fd, r->buf, r->len, 0, (struct sockaddr *)r->addr.u.bytes, &alen);
+    while (n < 0 && errno == EINTR);
+    if (n >= 0)
+      r->addr.len = (uint32_t)alen;
+    break;
+  case COIO__SOCK_SENDALL:
+    while (r->progress < r->len) {
+      do /* MSG_NOSIGNAL: a peer's reset is EPIPE, not SIGPIPE (PITFALLS 4) */
+        n = send(r->fd, (const char *)r->buf + r->progress, r->len - r->progress, MSG_NOSIGNAL);
+      while (n < 0 && errno == EINTR);
+      if (n < 0)
+        break;
+      r->progress += (size_t)n;
+    }
+    if (r->progress == r->len)
+      n = 0;
+    break;
+  case COIO__SOCK_SENDTO:
+    do
+      n = r->addr.len ? sendto(r->fd, r->buf, r->len, MSG_NOSIGNAL,
+                               (const struct sockaddr *)r->addr.u.bytes, r->addr.len)
+                      : send(r->fd, r->buf, r->len, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    break;
+  case COIO__SOCK_CONNECT:
+    /* PITFALLS 4: EINPROGRESS, then writable, then SO_ERROR has the
+     * outcome. An interrupted connect goes on in the background too. */
+    if (r->drv_state) {
+      *res = coio__socket_error(r->fd);
+      return 1;
+    }
+    r->drv_state = 1;
+    if (connect(r->fd, (const struct sockaddr *)r->addr.u.bytes, r->addr.len) == 0)
+      n = 0;
+    else if (errno == EINPROGRESS || errno == EINTR)
+      return 0;
+    else {
+      *res = coio__err_from_errno(errno); /* even EAGAIN: a full AF_UNIX backlog */
+      return 1;
+    }
+    break;
+  case COIO__SOCK_ACCEPT:
+    /* accept4: non-blocking and close-on-exec from the start, never a
+     * window for a concurrent fork/exec to inherit it (PITFALLS 4). A
+     * connection that went away in the queue is skipped. */
+    for (;;) {
+      alen = sizeof r->addr.u.bytes;
+      fd = accept4(r->fd, (struct sockaddr *)r->addr.u.bytes, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        int one = 1;
+        r->addr.len = (uint32_t)alen;
+        /* as the IOCP backend's accept does; fails harmlessly off TCP */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        r->accepted = fd;
+        n = 0;
+        break;
+      }
+      if (errno != EINTR && errno != ECONNABORTED && errno != EPROTO)
+        break;
+    }
+    break;
+  default:
+    *res = COIO_EINVAL;
+    return 1;
+  }
+  if (n >= 0) {
+    *res = (long)n;
+    return 1;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK)
+    return 0;
+  *res = coio__err_from_errno(errno);
+  return 1;
+}
+
+static void sock_unwatch(coio__sock_req_t *r) {
+  if (sock_wants_read(r))
+    coio_loop_remove_reader(r->loop, r->fd);
+  else
+    coio_loop_remove_writer(r->loop, r->fd);
+}
+
+static void sock_cancelled(coio_future_t *fut, void *arg);
+
+static void sock_ready(coio_loop_t *loop, void *arg) {
+  coio__sock_req_t *r = arg;
+  long res;
+  (void)loop;
+  /* Cancelled, its sock_cancelled queued: take nothing from the socket
+   * (data read now would be lost to the caller). */
+  if (coio_future_done(r->fut))
+    return;
+  if (!sock_try(r, &res))
+    return; /* not yet (or a partial send): still watching */
+  sock_unwatch(r);
+  coio_future_remove_done_callback(r->fut, sock_cancelled, r);
+  coio__sock_req_done(r, res);
+}
+
+/* The caller's future was cancelled: the task was. */
+static void sock_cancelled(coio_future_t *fut, void *arg) {
+  coio__sock_req_t *r = arg;
+  (void)fut;
+  sock_unwatch(r);
+  coio__sock_req_done(r, COIO_ECANCELED);
+}
+
+static int sel_sock_op(coio_loop_t *loop, coio__sock_req_t *r, coio_future_t *fut) {
+  long res;
+  int rc;
+  if (sock_try(r, &res)) {
+    coio__sock_req_done(r, res);
+    return 0;
+  }
+  rc = sock_wants_read(r) ? coio_loop_add_reader(loop, r->fd, sock_ready, r)
+                          : coio_loop_add_writer(loop, r->fd, sock_ready, r);
+  if (rc != 0)
+    return rc;
+  if ((rc = coio_future_add_done_callback(fut, sock_cancelled, r)) != 0) {
+    sock_unwatch(r);
+    return rc;
+  }
+  return 0;
+}
+
 const coio__driver_t coio__selector_driver = {
     sel_attach, sel_read_start, sel_read_stop, sel_write_start, sel_close,
-    sel_connect, sel_listen_start, sel_listen_stop,
+    sel_connect, sel_listen_start, sel_listen_stop, sel_sock_op,
 };

@@ -51,7 +51,9 @@ COIO_BEGIN_DECLS
   X(ERANGE, -36, "result out of range")                                          \
   X(ENOTASK, -37, "not called from a task")                           \
   X(ESHUTDOWN, -38, "already shut down")                                          \
-  X(ENONAME, -39, "name or service not known")
+  X(ENONAME, -39, "name or service not known")                                  \
+  X(EINCOMPLETE, -40, "incomplete read: end of stream before the expected bytes") \
+  X(ELIMIT, -41, "buffer limit exceeded")
 
 enum coio_errno {
 #define COIO_ERR_ENUM_(name, val, msg) COIO_##name = (val),

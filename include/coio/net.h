@@ -21,11 +21,40 @@ COIO_API int coio_socket_close(coio_socket_t sock);
 COIO_API long coio_socket_send(coio_socket_t sock, const void *buf, size_t len);
 COIO_API long coio_socket_recv(coio_socket_t sock, void *buf, size_t len);
 
+/* ---- pipes ----------------------------------------------------------------
+ * A pipe end is not a socket: an int file descriptor on POSIX, a HANDLE on
+ * Windows (declared void * so that no Windows header is needed). */
+#ifdef _WIN32
+typedef void *coio_pipe_t; /* HANDLE */
+#define COIO_INVALID_PIPE ((coio_pipe_t)(intptr_t)-1) /* INVALID_HANDLE_VALUE */
+#else
+typedef int coio_pipe_t; /* a file descriptor */
+#define COIO_INVALID_PIPE (-1)
+#endif
+
+/* Flags of coio_pipe_open: make that end blocking (POSIX: no O_NONBLOCK;
+ * Windows: opened without FILE_FLAG_OVERLAPPED), as a child process
+ * expects its standard handles. Such an end cannot be used by a loop. */
+enum { COIO_PIPE_READ_BLOCKING = 1, COIO_PIPE_WRITE_BLOCKING = 2 };
+
+/* A one-way pipe: ends[0] is the read end, ends[1] the write end, neither
+ * inherited by child processes (a spawner makes its child's end
+ * inheritable itself). POSIX: pipe2(O_CLOEXEC | O_NONBLOCK). Windows:
+ * anonymous pipes cannot do overlapped I/O, so this is a named pipe with a
+ * unique name (process id, counter, random), as CPython's
+ * windows_utils.pipe does; the read end is the server instance (made with
+ * FILE_FLAG_FIRST_PIPE_INSTANCE and PIPE_REJECT_REMOTE_CLIENTS), both ends
+ * overlapped unless a *_BLOCKING flag says otherwise. 0 or a COIO_E* code. */
+COIO_API int coio_pipe_open(coio_pipe_t ends[2], int flags);
+/* Closes a pipe end (close / CloseHandle). */
+COIO_API int coio_pipe_close(coio_pipe_t end);
+
 /* ---- addresses ------------------------------------------------------------
  * Portable constants: coio's own values, converted to the platform's by
  * every coio call (they are not the AF_* / SOCK_* numbers of any system). */
 enum {
   COIO_AF_UNSPEC = 0, /* any family (hints), or no address */
+  COIO_AF_UNIX = 1,   /* Unix domain (POSIX): a path or an abstract name */
   COIO_AF_INET = 4,   /* IPv4 */
   COIO_AF_INET6 = 6   /* IPv6 */
 };
@@ -71,7 +100,19 @@ COIO_API int coio_sockaddr_from_string(coio_sockaddr_t *sa, const char *ip, int 
  * COIO_SOCKADDR_STRLEN). Any thread. */
 COIO_API int coio_sockaddr_to_string(const coio_sockaddr_t *sa, char *buf, size_t size);
 
-/* COIO_AF_INET, COIO_AF_INET6, or COIO_AF_UNSPEC (NULL, empty, other). */
+/* A Unix domain socket address (struct sockaddr_un, which fits in
+ * COIO_SOCKADDR_SIZE). path is a file system path, or, with a leading '@',
+ * a Linux abstract name (the '@' stands for the leading NUL byte). 0;
+ * COIO_EINVAL for NULL or an empty path; when it does not
+ * fit sun_path (107 bytes plus the NUL on Linux: COIO_ERANGE), COIO_EAFNOSUPPORT on
+ * Windows (coio has no AF_UNIX there yet). Any thread. */
+COIO_API int coio_sockaddr_from_unix(coio_sockaddr_t *sa, const char *path);
+/* The same from len bytes: name[0] == '\0' or '@' makes an abstract name
+ * (whose remaining bytes may hold NULs); otherwise a path. */
+COIO_API int coio_sockaddr_from_unix_n(coio_sockaddr_t *sa, const char *name, size_t len);
+
+/* COIO_AF_INET, COIO_AF_INET6, COIO_AF_UNIX, or COIO_AF_UNSPEC (NULL,
+ * empty, other). */
 COIO_API int coio_sockaddr_family(const coio_sockaddr_t *sa);
 
 /* The port (0..65535) of an IPv4 or IPv6 address; COIO_EINVAL for NULL,

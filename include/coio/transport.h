@@ -185,6 +185,62 @@ COIO_API int coio_create_datagram_endpoint(coio_loop_t *loop,
                                            const coio_datagram_options_t *opts,
                                            coio_future_t **out);
 
+/* ---- Unix domain sockets (Linux; COIO_ENOTSUP on Windows) ------------------- */
+
+/* Connects a stream socket to path (a file system path, or '@name' for a
+ * Linux abstract name: coio_sockaddr_from_unix) and makes a transport, as
+ * coio_create_connection does (same future, same transports). */
+COIO_API int coio_create_unix_connection(coio_loop_t *loop, const coio_protocol_t *proto,
+                                         void *user_data, const char *path, coio_future_t **out);
+
+/* A server listening on path ('@name': abstract). A stale socket file at
+ * path is removed first, as asyncio does (only when it is a socket: any
+ * other file makes the bind fail with COIO_EADDRINUSE). The file is left
+ * when the server closes. opts: backlog and no_start are used (NULL: the
+ * defaults). The future's value is the coio_server_t *, as
+ * coio_create_server's. */
+COIO_API int coio_create_unix_server(coio_loop_t *loop, coio_protocol_factory_t factory,
+                                     void *factory_data, const char *path,
+                                     const coio_server_options_t *opts, coio_future_t **out);
+
+/* ---- pipes ----------------------------------------------------------------------- */
+
+/* A read-pipe transport on an existing pipe end (asyncio's
+ * connect_read_pipe): data_received / eof_received / connection_lost;
+ * the write calls answer COIO_ENOTSUP, can_write_eof 0. A write-pipe
+ * transport (connect_write_pipe): write, writelines, write_eof (= close
+ * once flushed: a pipe has no half-close), close, abort, flow control;
+ * pause/resume_reading answer COIO_ENOTSUP and nothing is read. When the
+ * reader is gone a write ends in connection_lost(COIO_EPIPE).
+ *
+ * The transport owns the pipe end from a successful call on (closed after
+ * connection_lost). POSIX: the fd is made non-blocking; the first write
+ * pipe makes the process ignore SIGPIPE if its disposition is still the
+ * default (a write() has no MSG_NOSIGNAL, and io_uring writes cannot block
+ * it per call; PITFALLS 4): a child process must restore it. Windows: the
+ * handle must have been opened with FILE_FLAG_OVERLAPPED (coio_pipe_open,
+ * or a named pipe); an anonymous pipe gives COIO_EINVAL.
+ * Peer/sock names answer COIO_ENOTSUP and coio_transport_socket
+ * COIO_INVALID_SOCKET for pipe transports. The future's value is the
+ * transport, after connection_made ran. */
+COIO_API int coio_connect_read_pipe(coio_loop_t *loop, const coio_protocol_t *proto,
+                                    void *user_data, coio_pipe_t pipe, coio_future_t **out);
+COIO_API int coio_connect_write_pipe(coio_loop_t *loop, const coio_protocol_t *proto,
+                                     void *user_data, coio_pipe_t pipe, coio_future_t **out);
+
+/* Windows named pipes (IOCP; COIO_ENOTSUP elsewhere), as asyncio's
+ * windows_events: name is \\.\pipe\x or just x (that prefix is
+ * added); UTF-8. start_serving_pipe serves it at once (*server: close it,
+ * then free it, as any server): every client connection becomes a duplex
+ * stream transport (can_write_eof 0), a new pipe instance waiting for the
+ * next client. create_pipe_connection opens it (overlapped), retrying
+ * while every instance is busy, and its future's value is the transport. */
+COIO_API int coio_start_serving_pipe(coio_loop_t *loop, coio_protocol_factory_t factory,
+                                     void *factory_data, const char *name,
+                                     coio_server_t **server);
+COIO_API int coio_create_pipe_connection(coio_loop_t *loop, const coio_protocol_t *proto,
+                                         void *user_data, const char *name, coio_future_t **out);
+
 COIO_END_DECLS
 
 #endif /* COIO_TRANSPORT_H */
