@@ -5,13 +5,14 @@
 #   linux-clang-asan-ubsan  clang, Debug, AddressSanitizer + UndefinedBehaviorSanitizer
 #   linux-clang-tsan        clang, ThreadSanitizer, the suites where threads meet the loop
 #   windows-mingw-wine      mingw-w64 cross build, tests run under Wine on IOCP
+#   fuzz                    clang + libFuzzer: a brief run of tests/fuzz/fuzz_stream_reader
 #   install                 install + find_package(coio) + pkg-config consumer
 # Ends with one summary line per configuration and backend, then a total;
 # exits non-zero on any failure.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
-only=${1:-all} # run one configuration: release | asan | tsan | windows | install
+only=${1:-all} # run one configuration: release | asan | tsan | windows | fuzz | install
 "$root/ci/deps.sh" all || exit 1
 mkdir -p "$BUILD_ROOT"
 summary=()
@@ -80,6 +81,29 @@ if [ "$only" = all ] || [ "$only" = windows ]; then
     JOBS=1 run_ctest windows-mingw-wine
   wineserver -k 2>/dev/null || true
 fi
+
+# BEGIN streams: a brief libFuzzer run of the stream reader (clang)
+if [ "$only" = all ] || [ "$only" = fuzz ]; then
+  log "fuzz"
+  if CC=clang CXX=clang++ configure fuzz -DCMAKE_BUILD_TYPE=Debug -DCOIO_BUILD_FUZZ=ON \
+      -DCOIO_BUILD_EXAMPLES=OFF && cmake --build "$BUILD_ROOT/fuzz" --target fuzz_stream_reader >/dev/null; then
+    mkdir -p "$BUILD_ROOT/fuzz/corpus-stream"
+    if "$BUILD_ROOT/fuzz/tests/fuzz/fuzz_stream_reader" -max_total_time=20 -runs=5000000 \
+        "$BUILD_ROOT/fuzz/corpus-stream" >"$BUILD_ROOT/fuzz/fuzz_stream_reader.log" 2>&1; then
+      summary+=("fuzz: 1 passed, 0 failed, 0 skipped (fuzz_stream_reader, 20 s)")
+      tot_pass=$((tot_pass + 1))
+    else
+      tail -40 "$BUILD_ROOT/fuzz/fuzz_stream_reader.log"
+      summary+=("fuzz: 0 passed, 1 failed, 0 skipped (fuzz_stream_reader)")
+      tot_fail=$((tot_fail + 1))
+      failed=1
+    fi
+  else
+    summary+=("fuzz: BUILD FAILED")
+    failed=1
+  fi
+fi
+# END streams
 
 if [ "$only" = all ] || [ "$only" = install ]; then
   log "install"
