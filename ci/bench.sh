@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# ci/bench.sh [--quick] - builds the benchmarks (gcc, Release) and runs them:
+# coio's loop and task micro-benchmarks against libuv, and echo ping-pong over
+# loopback TCP against libuv and raw epoll / io_uring servers. Every cell runs
+# after a warm-up and is repeated (3 times, median reported; --quick: once,
+# with short cells). Writes bench.md and bench.json (absolute figures and
+# coio's ratios to libuv and to the raw limit of the same kind) under
+# $BUILD_ROOT/bench-release/bench/, and prints the table at the end.
+# The benchmark reports; it does not fail on slow figures.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+quick=0
+case "${1:-}" in
+  --quick) quick=1 ;;
+  "") ;;
+  *) echo "usage: ci/bench.sh [--quick]" >&2; exit 2 ;;
+esac
+
+"$root/ci/deps.sh" linux
+mkdir -p "$BUILD_ROOT"
+name=bench-release
+log "building $name"
+CC=gcc CXX=g++ configure $name -DCMAKE_BUILD_TYPE=Release -DCOIO_WITH_IO_URING=ON -DCOIO_BUILD_EXAMPLES=OFF
+bindir=$BUILD_ROOT/$name/tests/bench
+targets=(bench_micro_coio bench_micro_uv bench_echo_client bench_echo_coio bench_echo_uv bench_echo_epoll
+  bench_echo_uring)
+cmake --build "$BUILD_ROOT/$name" -j "$JOBS" --target "${targets[@]}"
+
+out=$BUILD_ROOT/$name/bench
+mkdir -p "$out"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg) # other work on the machine skews every figure
+results=$out/results.txt
+: >"$results"
+
+if [ $quick = 1 ]; then
+  micro_args=(--quick)
+  echo_args=(--warmup 0.2 --duration 0.5 --repeat 1)
+else
+  micro_args=(--repeat 3)
+  echo_args=(--warmup 1 --duration 2 --repeat 3)
+fi
+
+# Echo: server on the last CPU, client on the first (the micro-benchmarks are
+# not pinned: the call_soon_threadsafe one needs two threads).
+ncpu=$(nproc)
+server_cpu=$((ncpu - 1))
+client_cpu=0
+
+backends=(epoll)
+if "$bindir/bench_micro_coio" --backend io_uring --probe; then
+  backends+=(io_uring)
+else
+  log "io_uring is not available here: its cells stay empty"
+fi
+
+for b in "${backends[@]}"; do
+  log "loop and task micro-benchmarks: coio on $b"
+  "$bindir/bench_micro_coio" --backend "$b" "${micro_args[@]}" | tee -a "$results"
+done
+log "loop micro-benchmarks: libuv"
+"$bindir/bench_micro_uv" "${micro_args[@]}" | tee -a "$results"
+
+# Echo: one server process per implementation, every cell against it.
+cells=("c1_64B 1 64 1" "c16_1KiB 16 1024 1" "c64_1KiB 64 1024 1" "c16_16KiB 16 16384 1"
+  "c16_64B_pipelined8 16 64 8")
+servers=("coio-epoll bench_echo_coio --backend epoll" "libuv bench_echo_uv" "raw-epoll bench_echo_epoll")
+if [[ " ${backends[*]} " == *" io_uring "* ]]; then
+  servers+=("coio-io_uring bench_echo_coio --backend io_uring" "raw-io_uring bench_echo_uring")
+fi
+for s in "${servers[@]}"; do
+  set -- $s
+  impl=$1
+  shift
+  # Each server listens on a free port and writes it to a file.
+  portfile=$out/$impl.port
+  rm -f "$portfile"
+  "$bindir/$1" "${@:2}" --port 0 --port-file "$portfile" --cpu $server_cpu &
+  spid=$!
+  for _ in $(seq 100); do [ -s "$portfile" ] || ! kill -0 $spid 2>/dev/null && break; sleep 0.05; done
+  port=$(cat "$portfile" 2>/dev/null || echo 0)
+  log "echo: $impl (port $port)"
+  for c in "${cells[@]}"; do
+    set -- $c
+    "$bindir/bench_echo_client" --port $port --conns "$2" --size "$3" --inflight "$4" \
+      "${echo_args[@]}" --server-pid $spid --cpu $client_cpu --impl "$impl" --cell "$1" |
+      tee -a "$results" || echo "echo: $impl $1 failed" >&2
+  done
+  kill $spid 2>/dev/null || true
+  wait $spid 2>/dev/null || true
+done
+
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+log "report"
+python3 "$root/tests/bench/report.py" "$results" "$out/bench.md" "$out/bench.json" \
+  "machine=$(nproc)-core $(uname -m)" "kernel=$(uname -r)" "cpu=$cpu_model" \
+  "date=$(date -u +%Y-%m-%d)" "command=ci/bench.sh$([ $quick = 1 ] && echo ' --quick')" \
+  "mode=$([ $quick = 1 ] && echo quick || echo full)" \
+  "load average before/after=$load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '\nwritten: %s %s\n' "$out/bench.md" "$out/bench.json"
