@@ -49,6 +49,7 @@ static int adopt(coio_loop_t *loop, coio_socket_t fd, int datagram, const void *
 /* ---- create_connection ----------------------------------------------------------- */
 
 typedef struct conn_req {
+  coio_addrinfo_t *addrs; /* pre-resolved (coio__create_connection_to), or NULL */
   char *host;
   int port;
   coio_connect_options_t opts;
@@ -81,6 +82,131 @@ fail:
   return rc;
 }
 
+/* ---- Happy Eyeballs (RFC 8305, as asyncio's happy_eyeballs_delay) -------------- */
+
+typedef struct attempt {
+  conn_req_t *r;
+  coio_sockaddr_t addr;
+  coio_socket_t fd;
+  int done; /* its outcome was looked at */
+} attempt_t;
+
+static int attempt_main(void *arg, void **result) {
+  attempt_t *a = arg;
+  (void)result;
+  return try_address(coio_future_loop(coio_task_current()), a->r, &a->addr, &a->fd);
+}
+
+/* Orders the addresses alternating families, starting with the first's
+ * (RFC 8305 section 4; asyncio's interleave=1). */
+static size_t interleave(coio_addrinfo_t *list, attempt_t *out, conn_req_t *r) {
+  coio_addrinfo_t *ai;
+  size_t n = 0;
+  int first = list->family, pass;
+  coio_addrinfo_t *cur[2];
+  cur[0] = cur[1] = list;
+  for (pass = 0;; pass ^= 1) {
+    int want_first = pass == 0;
+    for (ai = cur[pass]; ai && ((ai->family == first) != want_first); ai = ai->next)
+      ;
+    if (ai) {
+      out[n].r = r;
+      out[n].addr = ai->addr;
+      out[n].fd = COIO_INVALID_SOCKET;
+      out[n].done = 0;
+      n++;
+      cur[pass] = ai->next;
+    } else {
+      cur[pass] = NULL;
+      if (!cur[pass ^ 1])
+        break;
+    }
+  }
+  return n;
+}
+
+/* Starts an attempt per address, each happy_eyeballs_delay after the one
+ * before (at once when one fails), until one connects; the others are then
+ * cancelled (and closed). Returns 0 with *out, or the last error. */
+static int happy_eyeballs(coio_loop_t *loop, conn_req_t *r, coio_addrinfo_t *list,
+                          coio_socket_t *out) {
+  coio_addrinfo_t *ai;
+  attempt_t *att;
+  coio_task_t **tasks, **pending;
+  size_t n = 0, started = 0, i, npending;
+  int rc = COIO_ENONAME, winner = -1, cancelled = 0;
+  for (ai = list; ai; ai = ai->next)
+    n++;
+  att = calloc(n, sizeof *att);
+  tasks = calloc(n, sizeof *tasks);
+  pending = calloc(n, sizeof *pending);
+  if (!att || !tasks || !pending) {
+    free(att);
+    free(tasks);
+    free(pending);
+    return COIO_ENOMEM;
+  }
+  n = interleave(list, att, r);
+  while (winner < 0 && !cancelled) {
+    int w;
+    if (started < n) {
+      if ((w = coio_task_spawn(loop, attempt_main, &att[started], NULL, &tasks[started])) != 0) {
+        rc = w;
+        break;
+      }
+      started++;
+    }
+    for (i = npending = 0; i < started; i++)
+      if (!att[i].done)
+        pending[npending++] = tasks[i];
+    if (npending == 0)
+      break; /* every address failed */
+    w = coio_wait(pending, npending, COIO_WAIT_FIRST_COMPLETED,
+                  started < n ? r->opts.happy_eyeballs_delay : COIO_NO_TIMEOUT);
+    if (w == COIO_ECANCELED) {
+      cancelled = 1;
+      rc = w;
+      break;
+    }
+    for (i = 0; i < started; i++) {
+      int one;
+      if (att[i].done || !coio_future_done(tasks[i]))
+        continue;
+      att[i].done = 1;
+      one = coio_future_result(tasks[i], NULL);
+      if (one == 0 && winner < 0)
+        winner = (int)i;
+      else if (one != 0)
+        rc = one;
+    }
+  }
+  /* The others are cancelled and awaited, so their sockets are closed (or,
+   * for one that connected as well, closed here) before we return. */
+  for (i = 0; i < started; i++) {
+    if ((int)i == winner)
+      continue;
+    if (!coio_future_done(tasks[i]))
+      coio_task_cancel(tasks[i], NULL);
+    while (!coio_future_done(tasks[i]))
+      if (coio_await(tasks[i]) == COIO_ECANCELED && !coio_future_done(tasks[i]))
+        continue; /* our own cancel arrived: keep waiting for the attempt */
+    if (coio_future_result(tasks[i], NULL) == 0 && att[i].fd != COIO_INVALID_SOCKET)
+      coio_socket_close(att[i].fd);
+  }
+  if (winner >= 0) {
+    *out = att[winner].fd;
+    rc = cancelled ? COIO_ECANCELED : 0;
+    if (cancelled)
+      coio_socket_close(att[winner].fd);
+  }
+  for (i = 0; i < started; i++)
+    coio_future_unref(tasks[i]);
+  free(att);
+  free(tasks);
+  free(pending);
+  return rc;
+}
+
 static int connect_task(void *arg, void **result) {
   conn_req_t *r = arg;
   coio_loop_t *loop = coio_future_loop(coio_task_current());
@@ -94,21 +220,31 @@ static int connect_task(void *arg, void **result) {
   hints.family = r->opts.family;
   hints.socktype = COIO_SOCK_STREAM;
   snprintf(port, sizeof port, "%d", r->port);
-  if ((rc = coio_getaddrinfo(loop, r->host, port, &hints, &dns)) != 0)
-    return rc;
-  if ((rc = coio_await(dns)) == 0)
-    rc = coio_future_result(dns, (void **)&list);
+  dns = NULL;
+  if (r->addrs) {
+    list = r->addrs;
+    rc = 0;
+  } else {
+    if ((rc = coio_getaddrinfo(loop, r->host, port, &hints, &dns)) != 0)
+      return rc;
+    if ((rc = coio_await(dns)) == 0)
+      rc = coio_future_result(dns, (void **)&list);
+  }
   if (rc == 0 && !list)
     rc = COIO_ENONAME;
-  /* Every address in order until one connects; the error reported is the
-   * last one's (asyncio reports all when they differ). */
-  for (ai = list; rc == 0 && ai; ai = ai->next) {
-    int one = try_address(loop, r, &ai->addr, &fd);
-    if (one == 0)
-      break;
-    if (one == COIO_ECANCELED || !ai->next) {
-      rc = one;
-      break;
+  if (rc == 0 && r->opts.happy_eyeballs_delay > 0) {
+    rc = happy_eyeballs(loop, r, list, &fd);
+  } else {
+    /* Every address in order until one connects; the error reported is
+     * the last one's (asyncio reports all when they differ). */
+    for (ai = list; rc == 0 && ai; ai = ai->next) {
+      int one = try_address(loop, r, &ai->addr, &fd);
+      if (one == 0)
+        break;
+      if (one == COIO_ECANCELED || !ai->next) {
+        rc = one;
+        break;
+      }
     }
   }
   coio_future_unref(dns);
@@ -122,6 +258,7 @@ static int connect_task(void *arg, void **result) {
 
 static void free_conn_req(void *arg) {
   conn_req_t *r = arg;
+  coio_addrinfo_free(r->addrs);
   free(r->host);
   free(r);
 }
@@ -182,6 +319,44 @@ int coio_create_connection(coio_loop_t *loop, const coio_protocol_t *proto, void
   r->proto = proto;
   r->ud = user_data;
   return spawn_op(loop, opts && opts->use_sock ? sock_task : connect_task, r, free_conn_req, out);
+}
+
+/* For tests: create_connection to a given list of addresses, in order (no
+ * resolution), so that Happy Eyeballs can be tested with several
+ * addresses on a machine whose names resolve to one. */
+int coio__create_connection_to(coio_loop_t *loop, const coio_protocol_t *proto, void *user_data,
+                               const coio_sockaddr_t *addrs, size_t n,
+                               const coio_connect_options_t *opts, coio_future_t **out) {
+  conn_req_t *r;
+  coio_addrinfo_t *head = NULL, **tail = &head;
+  size_t i;
+  if (!out || !loop || !addrs || n == 0 || check_protocol(proto) != 0)
+    return COIO_EINVAL;
+  *out = NULL;
+  if (!(r = calloc(1, sizeof *r)))
+    return COIO_ENOMEM;
+  for (i = 0; i < n; i++) {
+    coio_addrinfo_t *ai = calloc(1, sizeof *ai);
+    if (!ai) {
+      coio_addrinfo_free(head);
+      free(r);
+      return COIO_ENOMEM;
+    }
+    ai->family = coio_sockaddr_family(&addrs[i]);
+    ai->socktype = COIO_SOCK_STREAM;
+    ai->addr = addrs[i];
+    *tail = ai;
+    tail = &ai->next;
+  }
+  r->addrs = head;
+  if (opts) {
+    r->opts = *opts;
+    if (opts->local_addr)
+      r->local = *opts->local_addr;
+  }
+  r->proto = proto;
+  r->ud = user_data;
+  return spawn_op(loop, connect_task, r, free_conn_req, out);
 }
 
 /* ---- datagram endpoints ----------------------------------------------------------- */

@@ -269,6 +269,11 @@ int coio__socket_error(coio_socket_t fd);
  * peer reads EOF once what was sent before has arrived. */
 int coio__socket_shutdown_write(coio_socket_t fd);
 
+/* connect.c: create_connection to given addresses, in order (tests). */
+int coio__create_connection_to(coio_loop_t *loop, const coio_protocol_t *proto, void *user_data,
+                               const coio_sockaddr_t *addrs, size_t n,
+                               const coio_connect_options_t *opts, coio_future_t **out);
+
 /* transport.c / server.c, for connect.c and server.c */
 coio_transport_t *coio__transport_new(coio_loop_t *loop, coio_socket_t fd, int datagram,
                                       const void *proto, void *user_data);
