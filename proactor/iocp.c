@@ -73,6 +73,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef COIO_IOCP_COUNT_SKIPS
+#include <stdio.h>
+#endif
 
 #include "coio/net.h"
 #include "common/backend.h"
@@ -127,9 +130,10 @@ typedef struct op_priv {
   DWORD flags;             /* WSARecv / WSARecvFrom: in and out */
   INT fromlen;             /* WSARecvFrom: the source's length, written at completion */
   coio__op_t *prev, *next; /* the loop's list of operations in flight */
+  coio__op_t *qnext;       /* the loop's queue of operations finished in start() */
 } op_priv_t;
 
-/* x64: 32 + 128 + 8 + 16 = 184 bytes of the 192. */
+/* x64: 32 + 128 + 8 + 24 = 192 bytes of the 192. */
 typedef char op_priv_fits_in_coio__op_priv[sizeof(op_priv_t) <= COIO__OP_PRIV_SIZE ? 1 : -1];
 
 static op_priv_t *op_priv(coio__op_t *op) { return (op_priv_t *)(void *)op->priv.bytes; }
@@ -208,6 +212,15 @@ typedef struct iocp_state {
   int closing;      /* close() runs: start() refuses new operations */
   coio__op_t *ops;  /* operations in flight (op_priv_t.prev/next) */
   size_t nops;
+  /* Operations that succeeded inside start() on a socket in skip mode: no
+   * packet will come, iocp_poll delivers them (op_priv_t.qnext, FIFO). */
+  coio__op_t *done_head, *done_tail;
+  /* The sockets this loop put in skip mode (skip_set_*), 0: an empty slot. */
+  SOCKET *skip;
+  size_t skip_cap, skip_count;
+#ifdef COIO_IOCP_COUNT_SKIPS
+  unsigned long long skipped, packets; /* debug: packets avoided / dequeued */
+#endif
   ext_fns_t ext[2];
   OVERLAPPED_ENTRY entries[MAX_ENTRIES];
 } iocp_state_t;
@@ -601,13 +614,39 @@ static int iocp_open(coio_loop_t *loop, void **out) {
  * associate / start / cancel for proactor/transport.c. The choices, each for
  * one of proactor.h's invariants (PITFALLS section 1 throughout):
  *
- * - No skip-on-success. FILE_SKIP_COMPLETION_PORT_ON_SUCCESS would save one
- *   packet per synchronous success, but the seam delivers every result from
- *   the loop, never inline from start(), so a skipped packet would have to
- *   be replaced by one we post ourselves; and the mode is only safe for
- *   sockets whose own provider is IFS (KB 2568167), never for UDP. So every
- *   operation gets the kernel's packet, and GetQueuedCompletionStatusEx
- *   takes them in batches. Nothing is set on the handle at all.
+ * - Skip-on-success, for TCP sockets only. A synchronous success still
+ *   queues a packet (PITFALLS section 1) unless the handle is in
+ *   FILE_SKIP_COMPLETION_PORT_ON_SUCCESS mode; then an operation that
+ *   succeeds inside the call costs no kernel round trip. associate() sets
+ *   that mode (with FILE_SKIP_SET_EVENT_ON_HANDLE: nobody waits on the
+ *   handle) only on a socket whose *own* provider is IFS: SO_PROTOCOL_INFOW
+ *   says XP1_IFS_HANDLES and ProtocolChain.ChainLen == 1 (a base provider,
+ *   no layered LSP above it: with a non-IFS LSP the skipped packet can be
+ *   lost, KB 2568167; libuv winsock.c), and only for SOCK_STREAM over
+ *   AF_INET/AF_INET6. Never for UDP (libuv udp.c leaves it off: a
+ *   synchronous WSARecvFrom success in skip mode has been seen to lose
+ *   its packet with some providers; golang/go#22149, mio#476), nor for
+ *   pipes. Not "any provider is IFS": Wine lists a non-IFS IPX entry in
+ *   WSAEnumProtocols, so the socket's own entry is what counts. The mode
+ *   cannot be undone, so the loop remembers the sockets it put in that
+ *   mode (a set of SOCKET values, s->skip): the seam requires associate()
+ *   before a handle's first start on this loop, so a handle value reused
+ *   by a new socket or pipe is re-evaluated there (added or removed) before
+ *   any operation runs on it; the values of sockets closed since stay in
+ *   the set (no close hook in the seam) and cost one slot each until
+ *   reused. The seam still never calls done() from inside start(): an
+ *   operation that succeeded at once on such a socket goes on a loop-local
+ *   queue (done_head) which iocp_poll drains after the packets, and poll
+ *   does not block while it is non-empty. Its result is read from the
+ *   OVERLAPPED exactly as a packet's (the I/O manager fills Internal and
+ *   InternalHigh on a synchronous completion too), so AcceptEx and
+ *   ConnectEx get their context updates the same way. Failures are
+ *   unaffected: a request that pended still queues its packet whatever
+ *   its result (the mode skips only synchronous successes), and an
+ *   immediate failure is posted as KEY_OP_RESULT as before. cancel() of an
+ *   operation waiting on the local queue finds nothing to cancel
+ *   (ERROR_NOT_FOUND) and the queue delivers its result, once; close()
+ *   delivers the queue before it drains the packets.
  * - A call that fails at once queues no packet (the I/O manager queues one
  *   when the request pended or ended without an error: success or a
  *   warning). start() then posts a KEY_OP_RESULT packet carrying the
@@ -656,6 +695,9 @@ static int iocp_open(coio_loop_t *loop, void **out) {
  *   (no shared state between loop threads). */
 
 #define IN_FLIGHT 1L /* start_*: the kernel has the request; its packet will come */
+/* start_* on a socket: the call succeeded at once. Its packet comes unless
+ * the socket is in skip mode (iocp_start tells). */
+#define DONE_NOW 2L
 
 /* NTSTATUS values met in OVERLAPPED.Internal (ntstatus.h is not for
  * user-mode code next to windows.h). */
@@ -681,6 +723,100 @@ static void ops_remove(iocp_state_t *s, coio__op_t *op) {
   if (p->next)
     op_priv(p->next)->prev = p->prev;
   s->nops--;
+}
+
+/* ---- the skip-mode set: SOCKET values, open addressing, 0 = empty ---- */
+
+static size_t skip_hash(SOCKET fd, size_t cap) {
+  return (size_t)(((uint64_t)fd * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+static size_t skip_find(const iocp_state_t *s, SOCKET fd) { /* its slot, or an empty one */
+  size_t i = skip_hash(fd, s->skip_cap);
+  while (s->skip[i] && s->skip[i] != fd)
+    i = (i + 1) & (s->skip_cap - 1);
+  return i;
+}
+
+static int skip_has(const iocp_state_t *s, SOCKET fd) {
+  return s->skip_count > 0 && s->skip[skip_find(s, fd)] == fd;
+}
+
+/* Room for one more, so that the insert after SetFileCompletionNotificationModes
+ * (which cannot be undone) cannot fail. */
+static int skip_reserve(iocp_state_t *s) {
+  size_t cap, k;
+  SOCKET *old = s->skip;
+  if ((s->skip_count + 1) * 2 <= s->skip_cap)
+    return 0;
+  cap = s->skip_cap ? s->skip_cap * 2 : 64;
+  if (!(s->skip = calloc(cap, sizeof *s->skip))) {
+    s->skip = old;
+    return COIO_ENOMEM;
+  }
+  k = s->skip_cap;
+  s->skip_cap = cap;
+  while (k-- > 0)
+    if (old[k])
+      s->skip[skip_find(s, old[k])] = old[k];
+  free(old);
+  return 0;
+}
+
+static void skip_del(iocp_state_t *s, SOCKET fd) {
+  size_t i, j, mask = s->skip_cap - 1;
+  if (!skip_has(s, fd))
+    return;
+  i = skip_find(s, fd);
+  s->skip[i] = 0;
+  s->skip_count--;
+  /* Backward shift: move up every later entry of the run whose home slot
+   * does not lie cyclically in (i, j]. */
+  for (j = (i + 1) & mask; s->skip[j]; j = (j + 1) & mask) {
+    size_t h = skip_hash(s->skip[j], s->skip_cap);
+    if (((j - h) & mask) >= ((j - i) & mask)) {
+      s->skip[i] = s->skip[j];
+      s->skip[j] = 0;
+      i = j;
+    }
+  }
+}
+
+/* A TCP socket whose own provider is IFS (the seam's notes above). */
+static int skip_safe(SOCKET fd) {
+  WSAPROTOCOL_INFOW info;
+  int len = (int)sizeof info;
+  if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len) != 0)
+    return 0;
+  return (info.iAddressFamily == AF_INET || info.iAddressFamily == AF_INET6) &&
+         info.iSocketType == SOCK_STREAM && (info.dwServiceFlags1 & XP1_IFS_HANDLES) != 0 &&
+         info.ProtocolChain.ChainLen == BASE_PROTOCOL;
+}
+
+/* After a first association: skip mode where safe, and the set told. */
+static void skip_decide(iocp_state_t *s, coio_socket_t fd) {
+  SOCKET h = (SOCKET)fd;
+  if (is_socket(h) && skip_safe(h) && skip_reserve(s) == 0 &&
+      SetFileCompletionNotificationModes((HANDLE)h,
+                                         FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE)) {
+    if (!skip_has(s, h)) {
+      s->skip[skip_find(s, h)] = h;
+      s->skip_count++;
+    }
+    return;
+  }
+  skip_del(s, h); /* a reused handle value: no longer in skip mode */
+}
+
+/* ---- the local queue of operations that finished inside start() ---- */
+
+static void done_push(iocp_state_t *s, coio__op_t *op) {
+  op_priv(op)->qnext = NULL;
+  if (s->done_tail)
+    op_priv(s->done_tail)->qnext = op;
+  else
+    s->done_head = op;
+  s->done_tail = op;
 }
 
 static int wsa_err(void) { return coio__err_from_win32((unsigned long)WSAGetLastError()); }
@@ -756,14 +892,14 @@ static long start_recv(op_priv_t *p, coio__op_t *op) {
   DWORD n = fill_wsabufs(p, op, 1);
   p->flags = 0;
   if (WSARecv((SOCKET)op->fd, p->u.wsabuf, n, NULL, &p->flags, &p->ov, NULL) == 0)
-    return IN_FLIGHT; /* finished already; its packet is queued all the same */
+    return DONE_NOW; /* finished already; queued a packet unless in skip mode */
   return wsa_pending_or_err(WSAEMSGSIZE);
 }
 
 static long start_send(op_priv_t *p, coio__op_t *op) {
   DWORD n = fill_wsabufs(p, op, COIO__OP_MAX_IOV);
   if (WSASend((SOCKET)op->fd, p->u.wsabuf, n, NULL, 0, &p->ov, NULL) == 0)
-    return IN_FLIGHT;
+    return DONE_NOW;
   return wsa_pending_or_err(0);
 }
 
@@ -774,7 +910,7 @@ static long start_recvfrom(op_priv_t *p, coio__op_t *op) {
   op->addr.len = 0;
   if (WSARecvFrom((SOCKET)op->fd, p->u.wsabuf, n, NULL, &p->flags, (struct sockaddr *)op->addr.u.bytes,
                   &p->fromlen, &p->ov, NULL) == 0)
-    return IN_FLIGHT;
+    return DONE_NOW;
   return wsa_pending_or_err(WSAEMSGSIZE);
 }
 
@@ -783,7 +919,7 @@ static long start_sendto(op_priv_t *p, coio__op_t *op) {
   /* len 0: the connected peer (WSASendTo then is WSASend) */
   const struct sockaddr *to = op->addr.len ? (const struct sockaddr *)op->addr.u.bytes : NULL;
   if (WSASendTo((SOCKET)op->fd, p->u.wsabuf, n, NULL, 0, to, (int)op->addr.len, &p->ov, NULL) == 0)
-    return IN_FLIGHT;
+    return DONE_NOW;
   return wsa_pending_or_err(0);
 }
 
@@ -855,7 +991,7 @@ static long start_accept(iocp_state_t *s, op_priv_t *p, coio__op_t *op) {
   /* dwReceiveDataLength 0: complete on the connection itself. */
   if (x->accept_ex(lis, (SOCKET)acc, p->u.acc.addrs, 0, ACCEPT_ADDR_LEN, ACCEPT_ADDR_LEN, &bytes,
                    &p->ov))
-    return IN_FLIGHT;
+    return DONE_NOW;
   r = wsa_pending_or_err(0);
   if (r != IN_FLIGHT) {
     closesocket((SOCKET)acc);
@@ -885,7 +1021,7 @@ static long start_connect(iocp_state_t *s, op_priv_t *p, coio__op_t *op) {
       WSAGetLastError() != WSAEINVAL)
     return wsa_err();
   if (x->connect_ex(fd, to, (int)op->addr.len, NULL, 0, NULL, &p->ov))
-    return IN_FLIGHT;
+    return DONE_NOW;
   return wsa_pending_or_err(0);
 }
 
@@ -981,8 +1117,10 @@ static int iocp_associate(void *bstate, coio_socket_t fd) {
   iocp_state_t *s = bstate;
   DWORD e;
   /* Key KEY_OP: every packet of this handle is an operation's. */
-  if (CreateIoCompletionPort((HANDLE)fd, s->port, KEY_OP, 0))
+  if (CreateIoCompletionPort((HANDLE)fd, s->port, KEY_OP, 0)) {
+    skip_decide(s, fd); /* only on the first association: a repeat keeps its mode */
     return 0;
+  }
   e = GetLastError();
   /* A handle is associated with one port for its whole life; a second
    * association fails with ERROR_INVALID_PARAMETER, whichever port (also
@@ -1050,6 +1188,17 @@ static int iocp_start(void *bstate, coio__op_t *op) {
   }
   op->in_flight = 1;
   ops_add(s, op);
+  if (r == DONE_NOW) {
+    /* Skip mode: no packet will come; iocp_poll delivers it (never done()
+     * from here: the seam's invariant). Otherwise its packet is queued. */
+    if (skip_has(s, (SOCKET)op->fd)) {
+      done_push(s, op);
+#ifdef COIO_IOCP_COUNT_SKIPS
+      s->skipped++;
+#endif
+    }
+    return 0;
+  }
   if (r == IN_FLIGHT)
     return 0;
   /* Finished at once without a packet of its own: post one carrying the
@@ -1094,6 +1243,20 @@ static int op_packet(iocp_state_t *s, OVERLAPPED_ENTRY *e) {
   else
     return 0;
   return 1;
+}
+
+/* Delivers the operations that finished inside start(), those queued when
+ * this is called only: a done() that restarts its op and finishes at once
+ * again is delivered at the next poll, which then does not block. The
+ * result is read from the OVERLAPPED as for a packet. */
+static void done_drain(iocp_state_t *s) {
+  coio__op_t *op = s->done_head;
+  s->done_head = s->done_tail = NULL; /* detached: done() may queue anew */
+  while (op) {
+    coio__op_t *next = op_priv(op)->qnext; /* before done() may requeue op */
+    op_deliver(s, op, op_result(s, op, (DWORD)op_priv(op)->ov.InternalHigh));
+    op = next;
+  }
 }
 
 /* Handles n dequeued packets; the first fatal error, or 0. */
@@ -1145,6 +1308,10 @@ static int dequeue(iocp_state_t *s, DWORD timeout_ms, ULONG *n) {
 static void drain_ops(iocp_state_t *s) {
   coio__op_t *op;
   int quiet_ms = 0;
+  /* Finished in start() on a skip-mode socket: no packet will come, and
+   * the kernel is done with them. Their results, first. */
+  while (s->done_head)
+    done_drain(s);
   for (op = s->ops; op; op = op_priv(op)->next)
     CancelIoEx((HANDLE)op->fd, &op_priv(op)->ov); /* ERROR_NOT_FOUND: queued already */
   while (s->nops > 0 && quiet_ms < CLOSE_PATIENCE_MS) {
@@ -1175,6 +1342,11 @@ static void iocp_close(void *state) {
   while (dequeue(s, 0, &n) == 0 && n > 0)
     ;
   CloseHandle(s->port);
+#ifdef COIO_IOCP_COUNT_SKIPS
+  fprintf(stderr, "coio iocp: %llu packets dequeued, %llu avoided (skip-on-success)\n", s->packets,
+          s->skipped);
+#endif
+  free(s->skip);
   free(s);
 }
 
@@ -1210,9 +1382,19 @@ static int iocp_poll(void *state, int64_t timeout_ns) {
     if (rc > 0) /* callbacks are queued: collect packets, do not block */
       timeout_ns = 0;
   }
+  if (s->done_head) /* results are waiting in the local queue: do not block */
+    timeout_ns = 0;
   if ((rc = dequeue(s, timeout_to_ms(timeout_ns), &n)) != 0)
     return rc;
-  return dispatch(s, n);
+#ifdef COIO_IOCP_COUNT_SKIPS
+  s->packets += n;
+#endif
+  rc = dispatch(s, n);
+  /* After the packets: an op a packet's done() restarted and that finished
+   * at once is delivered in this same poll, no later than its packet would
+   * have been. */
+  done_drain(s);
+  return rc;
 }
 
 const coio__backend_t coio__backend_iocp = {
