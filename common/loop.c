@@ -172,7 +172,6 @@ int coio_loop_close(coio_loop_t *loop) {
   loop->tsafe_len = loop->tsafe_cap = 0;
   coio__mutex_unlock(&loop->tsafe_lock);
   coio__executor_loop_close(loop);
-  coio__transports_loop_close(loop);
   coio__tasks_close(loop);
   coio__cb_free_all(loop);
   loop->backend->close(loop->bstate);

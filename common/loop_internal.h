@@ -75,9 +75,6 @@ struct coio_loop {
   coio__atomic_int tsafe_closed;
   coio__atomic_int tsafe_pending;
 
-  /* every transport not yet freed (transport.c), closed with the loop */
-  struct coio_transport *transports;
-
   /* tasks (task.c) */
   struct coio__task *tasks; /* every task not yet ended: a list */
   size_t ntasks;
@@ -115,9 +112,6 @@ void coio__cb_free_all(coio_loop_t *loop);
 
 /* io_watch.c */
 void coio__io_free_all(coio_loop_t *loop);
-
-/* transport.c: stops the transports still open when the loop closes. */
-void coio__transports_loop_close(coio_loop_t *loop);
 
 /* task.c: ends what is left of the tasks of a closing loop. */
 void coio__tasks_close(coio_loop_t *loop);

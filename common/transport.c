@@ -19,20 +19,9 @@
 
 void coio__transport_ref(coio_transport_t *t) { t->refs++; }
 
-static void loop_unlink(coio_transport_t *t) {
-  if (t->loop_prev)
-    t->loop_prev->loop_next = t->loop_next;
-  else if (t->loop->transports == t)
-    t->loop->transports = t->loop_next;
-  if (t->loop_next)
-    t->loop_next->loop_prev = t->loop_prev;
-  t->loop_prev = t->loop_next = NULL;
-}
-
 void coio__transport_unref(coio_transport_t *t) {
   if (--t->refs > 0)
     return;
-  loop_unlink(t);
   coio__wbuf_free(&t->wbuf);
   free(t);
 }
@@ -103,10 +92,6 @@ coio_transport_t *coio__transport_new(coio_loop_t *loop, coio_socket_t fd, int d
   t->fd = fd;
   t->refs = 1;
   t->flags = COIO__T_READING;
-  t->loop_next = loop->transports;
-  if (loop->transports)
-    loop->transports->loop_prev = t;
-  loop->transports = t;
   t->high = DEFAULT_HIGH;
   t->low = DEFAULT_HIGH / 4;
   return t;
@@ -508,32 +493,6 @@ void coio__transport_eof_done(coio_transport_t *t) {
   t->flags |= COIO__T_EOF_SENT;
   if (t->flags & COIO__T_EOF_RECEIVED) /* both sides closed */
     coio_transport_close(t);
-}
-
-/* ---- a closing loop -------------------------------------------------------------------- */
-
-/* The loop is closing with transports still open: no callback will run any
- * more, so each is stopped without calling its protocol, its driver closes
- * the socket (a proactor cancels its operations; the backend's close then
- * waits for or abandons them, never freeing memory the kernel may write),
- * and the core's reference goes. One whose connection_lost was already
- * scheduled keeps that reference for the dropped record's release. */
-void coio__transports_loop_close(coio_loop_t *loop) {
-  coio_transport_t *t = loop->transports, *next;
-  for (; t; t = next) {
-    int scheduled = (t->flags & COIO__T_LOST) != 0;
-    next = t->loop_next;
-    coio__transport_ref(t); /* t stays valid through this iteration */
-    t->flags |= COIO__T_LOST | COIO__T_CLOSING;
-    if (!(t->flags & COIO__T_DRIVER_CLOSED)) {
-      t->flags |= COIO__T_DRIVER_CLOSED;
-      t->drv->close(t);
-    }
-    server_client_gone(t);
-    if (!scheduled)
-      t->refs--; /* the core's own (the reference above keeps t alive) */
-    coio__transport_unref(t);
-  }
 }
 
 /* ---- servers' clients ------------------------------------------------------------------- */

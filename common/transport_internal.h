@@ -104,7 +104,6 @@ struct coio_transport {
   size_t high, low;
   struct coio_server *server; /* the server that accepted it, or NULL */
   coio_transport_t *srv_prev, *srv_next;
-  coio_transport_t *loop_prev, *loop_next; /* the loop's transports not yet freed */
 };
 
 /* ---- the driver seam ------------------------------------------------------------ */
