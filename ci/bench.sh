@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # ci/bench.sh [--quick] - builds the benchmarks (gcc, Release) and runs them:
-# coio's loop and task micro-benchmarks against libuv, and echo ping-pong over
-# loopback TCP against libuv and raw epoll / io_uring servers. Every cell runs
+# coio's loop and task micro-benchmarks against libuv; echo ping-pong over
+# loopback TCP (coio's protocol API, streams API and tasks + sock_* servers)
+# against libuv, Boost.Asio, libevent and raw epoll / io_uring servers; and
+# the scale cells (10,000 idle connections, a burst of 10,000 connects)
+# against each of those servers, a fresh server per run. Every cell runs
 # after a warm-up and is repeated (3 times, median reported; --quick: once,
 # with short cells). Writes bench.md and bench.json (absolute figures and
 # coio's ratios to libuv and to the raw limit of the same kind) under
@@ -24,13 +27,16 @@ log "building $name"
 CC=gcc CXX=g++ configure $name -DCMAKE_BUILD_TYPE=Release -DCOIO_WITH_IO_URING=ON -DCOIO_BUILD_EXAMPLES=OFF
 bindir=$BUILD_ROOT/$name/tests/bench
 targets=(bench_micro_coio bench_micro_uv bench_echo_client bench_echo_coio bench_echo_uv bench_echo_epoll
-  bench_echo_uring)
+  bench_echo_uring bench_echo_asio bench_echo_libevent bench_scale_client)
 cmake --build "$BUILD_ROOT/$name" -j "$JOBS" --target "${targets[@]}"
 
 out=$BUILD_ROOT/$name/bench
 mkdir -p "$out"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg) # other work on the machine skews every figure
 results=$out/results.txt
+# The scale cells hold 10,000 connections: every server and the client need
+# more descriptors than the usual soft limit of 1024.
+ulimit -n "$(ulimit -Hn)"
 : >"$results"
 
 if [ $quick = 1 ]; then
@@ -64,21 +70,37 @@ log "loop micro-benchmarks: libuv"
 # Echo: one server process per implementation, every cell against it.
 cells=("c1_64B 1 64 1" "c16_1KiB 16 1024 1" "c64_1KiB 64 1024 1" "c16_16KiB 16 16384 1"
   "c16_64B_pipelined8 16 64 8")
-servers=("coio-epoll bench_echo_coio --backend epoll" "libuv bench_echo_uv" "raw-epoll bench_echo_epoll")
+servers=()
+for b in "${backends[@]}"; do
+  servers+=("coio-$b bench_echo_coio --backend $b --mode protocol"
+    "coio-streams-$b bench_echo_coio --backend $b --mode streams"
+    "coio-sock-$b bench_echo_coio --backend $b --mode sock")
+done
+servers+=("libuv bench_echo_uv" "asio bench_echo_asio" "libevent bench_echo_libevent"
+  "raw-epoll bench_echo_epoll")
 if [[ " ${backends[*]} " == *" io_uring "* ]]; then
-  servers+=("coio-io_uring bench_echo_coio --backend io_uring" "raw-io_uring bench_echo_uring")
+  servers+=("raw-io_uring bench_echo_uring")
 fi
-for s in "${servers[@]}"; do
-  set -- $s
-  impl=$1
-  shift
-  # Each server listens on a free port and writes it to a file.
-  portfile=$out/$impl.port
+
+# start_server IMPL PROGRAM ARGS...: starts it pinned to the server CPU; sets
+# spid and port (each server listens on a free port and writes it to a file).
+start_server() {
+  local impl=$1 portfile=$out/$1.port
   rm -f "$portfile"
-  "$bindir/$1" "${@:2}" --port 0 --port-file "$portfile" --cpu $server_cpu &
+  "$bindir/$2" "${@:3}" --port 0 --port-file "$portfile" --cpu $server_cpu &
   spid=$!
   for _ in $(seq 100); do [ -s "$portfile" ] || ! kill -0 $spid 2>/dev/null && break; sleep 0.05; done
   port=$(cat "$portfile" 2>/dev/null || echo 0)
+}
+stop_server() {
+  kill $spid 2>/dev/null || true
+  wait $spid 2>/dev/null || true
+}
+
+for s in "${servers[@]}"; do
+  set -- $s
+  impl=$1
+  start_server "$@"
   log "echo: $impl (port $port)"
   for c in "${cells[@]}"; do
     set -- $c
@@ -86,8 +108,23 @@ for s in "${servers[@]}"; do
       "${echo_args[@]}" --server-pid $spid --cpu $client_cpu --impl "$impl" --cell "$1" |
       tee -a "$results" || echo "echo: $impl $1 failed" >&2
   done
-  kill $spid 2>/dev/null || true
-  wait $spid 2>/dev/null || true
+  stop_server
+done
+
+# Scale: a fresh server per run (memory it freed earlier would hide the
+# growth); a warm-up run (not reported), then the repeats. report.py takes
+# the median of the runs.
+if [ $quick = 1 ]; then scale_runs=(report); else scale_runs=(warmup report report report); fi
+for s in "${servers[@]}"; do
+  set -- $s
+  impl=$1
+  log "scale: $impl"
+  for run in "${scale_runs[@]}"; do
+    start_server "$@"
+    "$bindir/bench_scale_client" --port $port --server-pid $spid --cpu $client_cpu --impl "$impl" \
+      $([ $run = warmup ] && echo --quiet) | tee -a "$results" || echo "scale: $impl failed" >&2
+    stop_server
+  done
 done
 
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)

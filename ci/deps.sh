@@ -33,7 +33,8 @@ apt_install() { # install only the packages that are missing
 
 linux_deps() {
   apt_install build-essential cmake ninja-build pkg-config libcmocka-dev liburing-dev libssl-dev \
-    clang libclang-rt-14-dev python3 openssl libuv1-dev # libuv: the benchmarks' peer (tests/bench)
+    clang libclang-rt-14-dev python3 openssl \
+    libuv1-dev libboost-dev libevent-dev # the benchmarks' peers (tests/bench)
 }
 
 add_deb_src() {

@@ -1,5 +1,5 @@
 /* tests/bench/echo_server.h - what every echo server shares: its arguments
- * (--port P [--port-file F] [--cpu C] [--backend NAME]) and a listening
+ * (--port P [--port-file F] [--cpu C] [--backend NAME] [--mode NAME]) and a listening
  * socket (port 0: a free port, written to F once listening). Each server
  * is single-threaded, echoes every byte back, and runs until killed. */
 #ifndef COIO_BENCH_ECHO_SERVER_H
@@ -14,12 +14,16 @@
 
 typedef struct echo_args {
   int port, cpu;
-  const char *backend, *port_file;
+  const char *backend, *port_file, *mode;
 } echo_args_t;
+
+/* The listen backlog of every server: net.core.somaxconn caps it (4096 on
+ * current kernels), and the connect-burst cell needs a deep queue. */
+#define ECHO_BACKLOG 4096
 
 static inline void echo_parse(int argc, char **argv, echo_args_t *a) {
   int i;
-  a->port = 0, a->cpu = -1, a->backend = NULL, a->port_file = NULL;
+  a->port = 0, a->cpu = -1, a->backend = NULL, a->port_file = NULL, a->mode = NULL;
   for (i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--port"))
       a->port = atoi(argv[i + 1]);
@@ -29,11 +33,14 @@ static inline void echo_parse(int argc, char **argv, echo_args_t *a) {
       a->backend = argv[i + 1];
     else if (!strcmp(argv[i], "--port-file"))
       a->port_file = argv[i + 1];
+    else if (!strcmp(argv[i], "--mode"))
+      a->mode = argv[i + 1];
     else
       break;
   }
   if (i != argc || a->port < 0 || (a->port == 0 && !a->port_file)) {
-    fprintf(stderr, "usage: %s --port P [--port-file F] [--cpu C] [--backend NAME]\n", argv[0]);
+    fprintf(stderr, "usage: %s --port P [--port-file F] [--cpu C] [--backend NAME] [--mode NAME]\n",
+            argv[0]);
     exit(2);
   }
   bench_pin(a->cpu);
@@ -51,7 +58,7 @@ static inline int echo_listen(const echo_args_t *a, int nonblock) {
   sa.sin_port = htons((uint16_t)a->port);
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 1024) != 0) {
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, ECHO_BACKLOG) != 0) {
     perror("listen");
     exit(1);
   }

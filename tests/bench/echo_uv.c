@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
   /* The same listening socket as the other servers (uv_listen listens again). */
   rc = uv_tcp_open(&server, echo_listen(&a, 1));
   if (rc == 0)
-    rc = uv_listen((uv_stream_t *)&server, 1024, on_connection);
+    rc = uv_listen((uv_stream_t *)&server, ECHO_BACKLOG, on_connection);
   if (rc != 0) {
     fprintf(stderr, "listen: %s\n", uv_strerror(rc));
     return 1;

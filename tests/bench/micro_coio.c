@@ -11,6 +11,10 @@
 
 #include <coio/coio.h>
 
+/* Internal: the stack switch under tasks (tests/bench/CMakeLists.txt adds
+ * the source tree to this program's include path). */
+#include "common/coro.h"
+
 static const char *backend = "epoll";
 static char impl[64];
 static int quick, repeats = 3;
@@ -281,6 +285,31 @@ static void bench_crowd(size_t n, double *bytes_per_task, double *ns_per_task, d
   free(many);
 }
 
+/* ---- raw stack switch --------------------------------------------------------- */
+static coio__coro_t *sw_co;
+
+static void switcher(void *arg) {
+  (void)arg;
+  for (;;)
+    coio__coro_yield(sw_co);
+}
+
+/* A resume + yield pair on a bare coroutine: no loop, no task. */
+static void bench_switch(double *ns) {
+  size_t n = quick ? 2000000 : 20000000, i;
+  coio__stack_pool_t *pool;
+  uint64_t t0;
+  if (coio__stack_pool_new(&pool) != 0 || coio__coro_new(&sw_co, pool, 0, switcher, NULL) != 0)
+    fprintf(stderr, "coro: out of memory\n"), exit(1);
+  coio__coro_resume(sw_co); /* runs to its first yield */
+  t0 = bench_now_ns();
+  for (i = 0; i < n; i++)
+    coio__coro_resume(sw_co);
+  *ns = (double)(bench_now_ns() - t0) / (double)n;
+  coio__coro_free(sw_co); /* suspended: allowed, nothing to unwind */
+  coio__stack_pool_free(pool);
+}
+
 /* ---- driver --------------------------------------------------------------------- */
 #define MAXREP 32
 typedef struct series {
@@ -343,6 +372,8 @@ int main(int argc, char **argv) {
   report("future_create_resolve_callback", "ns_per_future", &a);
   REPEAT(bench_threadsafe(&x));
   report("call_soon_threadsafe_pingpong", "wakeups_per_s", &a);
+  REPEAT(bench_switch(&x));
+  report("coro_switch_round_trip", "ns_per_round_trip", &a);
   REPEAT(bench_sleep0(&x));
   report("task_sleep0_round_trip", "ns_per_round_trip", &a);
   REPEAT(bench_spawn_join(&x));

@@ -2,13 +2,17 @@
 """tests/bench/report.py RESULTS MD JSON [key=value...]: turns the RESULT lines
 the benchmark programs printed (see bench_util.h) into a Markdown table and a
 JSON file, with coio's ratio to libuv and to the raw limit of the same kind
-(epoll for the selector, io_uring for the proactor) per cell."""
+(epoll for the selector, io_uring for the proactor) per cell, and of coio's
+streams and sock_* servers to its protocol API. A figure printed more than
+once (the scale cells: one line per run) is the median of its lines."""
 import json
+import statistics
 import sys
 
 COIO = ["coio-epoll", "coio-io_uring"]
 RAW = {"coio-epoll": "raw-epoll", "coio-io_uring": "raw-io_uring"}
 LOOP_ORDER = [
+    ("coro_switch_round_trip", "ns_per_round_trip"),
     ("call_soon", "ns_per_callback"),
     ("timers_random_0_50ms", "ns_per_timer"),
     ("timers_random_0_50ms", "bytes_per_timer"),
@@ -29,7 +33,20 @@ ECHO_METRICS = [
     ("p50_us", "p50 latency (µs)"),
     ("p99_us", "p99 latency (µs)"),
 ]
-ECHO_IMPLS = ["coio-epoll", "coio-io_uring", "libuv", "raw-epoll", "raw-io_uring"]
+ECHO_IMPLS = ["coio-epoll", "coio-streams-epoll", "coio-sock-epoll", "coio-io_uring",
+              "coio-streams-io_uring", "coio-sock-io_uring", "libuv", "asio", "libevent",
+              "raw-epoll", "raw-io_uring"]
+# (numerator, denominator) of the ratio rows of the echo tables.
+ECHO_RATIOS = [("coio-epoll", "libuv"), ("coio-io_uring", "libuv"),
+               ("coio-epoll", "raw-epoll"), ("coio-io_uring", "raw-io_uring"),
+               ("coio-io_uring", "raw-epoll"),
+               ("coio-streams-epoll", "coio-epoll"), ("coio-streams-io_uring", "coio-io_uring"),
+               ("coio-sock-epoll", "coio-epoll"), ("coio-sock-io_uring", "coio-io_uring"),
+               ("coio-epoll", "asio"), ("coio-epoll", "libevent")]
+SCALE = [("connect_burst_10k", "ms", "burst of 10,000 connects, each accepted and echoing "
+          "one byte (ms)"),
+         ("idle_conns_10k", "bytes_per_conn", "server RSS per idle connection, 10,000 open "
+          "(bytes)")]
 
 
 def fmt(v):
@@ -58,16 +75,16 @@ def fmt_ratio(r):
 def main():
     src, md_path, json_path = sys.argv[1:4]
     meta = dict(kv.split("=", 1) for kv in sys.argv[4:])
-    res = {}
-    rows = []
+    runs = {}
     for line in open(src, encoding="utf-8"):
         p = line.split()
         if len(p) != 6 or p[0] != "RESULT":
             continue
         _, group, cell, impl, metric, value = p
-        res[(group, cell, impl, metric)] = float(value)
-        rows.append({"group": group, "cell": cell, "impl": impl, "metric": metric,
-                     "value": float(value)})
+        runs.setdefault((group, cell, impl, metric), []).append(float(value))
+    res = {k: statistics.median(v) for k, v in runs.items()}
+    rows = [{"group": g, "cell": c, "impl": i, "metric": m, "value": v,
+             "runs": runs[(g, c, i, m)]} for (g, c, i, m), v in res.items()]
     get = lambda g, c, i, m: res.get((g, c, i, m))
     ratios = []
     out = []
@@ -98,31 +115,45 @@ def main():
                "server and client pinned to different cores)\n")
     out.append("Cells: cN_S = N connections, S-byte messages, one in flight each; "
                "c16_64B_pipelined8 = 16 connections with 8 messages in flight each.\n")
+    cells = [c for c in ECHO_CELLS if any(get("echo", c, i, m) is not None
+                                          for i in ECHO_IMPLS for m, _ in ECHO_METRICS)]
+    impls = [i for i in ECHO_IMPLS if any(get("echo", c, i, m) is not None
+                                          for c in cells for m, _ in ECHO_METRICS)]
     for metric, title in ECHO_METRICS:
         out.append(f"### {title}\n")
-        out.append("| cell | " + " | ".join(i.replace("-", " ") for i in ECHO_IMPLS)
-                   + " | coio epoll ÷ libuv | coio io_uring ÷ libuv | coio epoll ÷ raw epoll"
-                   " | coio io_uring ÷ raw io_uring |")
-        out.append("|---|" + "---:|" * (len(ECHO_IMPLS) + 4))
-        for cell in ECHO_CELLS:
-            vals = {i: get("echo", cell, i, metric) for i in ECHO_IMPLS}
-            if all(v is None for v in vals.values()):
-                continue
-            rs = []
-            for vs in ("libuv", "raw"):
-                for i in COIO:
-                    peer = "libuv" if vs == "libuv" else RAW[i]
-                    r = ratio(vals[i], vals[peer])
-                    rs.append(r)
+        out.append("| server | " + " | ".join(cells) + " |")
+        out.append("|---|" + "---:|" * len(cells))
+        for i in impls:
+            out.append(f"| {i} | " + " | ".join(fmt(get("echo", c, i, metric)) for c in cells)
+                       + " |")
+        if metric in ("server_cpu_us_per_rt", "round_trips_per_s"):
+            for a, b in ECHO_RATIOS:
+                rs = [ratio(get("echo", c, a, metric), get("echo", c, b, metric)) for c in cells]
+                if all(r is None for r in rs):
+                    continue
+                for c, r in zip(cells, rs):
                     if r is not None:
-                        ratios.append({"group": "echo", "cell": cell, "metric": metric,
-                                       "impl": i, "vs": peer, "ratio": r})
-            out.append(f"| {cell} | " + " | ".join(fmt(vals[i]) for i in ECHO_IMPLS) + " | "
-                       + " | ".join(fmt_ratio(r) for r in rs) + " |")
+                        ratios.append({"group": "echo", "cell": c, "metric": metric,
+                                       "impl": a, "vs": b, "ratio": r})
+                out.append(f"| *{a} ÷ {b}* | " + " | ".join(fmt_ratio(r) for r in rs) + " |")
         out.append("")
-    out.append("Not measured yet (issue 6): Boost.Asio and libevent peers, coio's streams "
-               "and sock_* servers, the raw stack switch, the scale cells (10,000 idle "
-               "connections, connect bursts).")
+    scale_impls = [i for i in ECHO_IMPLS if any(get("scale", c, i, m) is not None
+                                                for c, m, _ in SCALE)]
+    if scale_impls:
+        out.append("## Scale (a fresh server per run; median of the runs)\n")
+        out.append("| server | " + " | ".join(t for _, _, t in SCALE) + " |")
+        out.append("|---|" + "---:|" * len(SCALE))
+        for i in scale_impls:
+            out.append(f"| {i} | " + " | ".join(fmt(get("scale", c, i, m)) for c, m, _ in SCALE)
+                       + " |")
+            for c, m, _ in SCALE:
+                for peer in ("libuv", RAW.get(i)):
+                    r = ratio(get("scale", c, i, m), get("scale", c, peer, m))
+                    if i in COIO and r is not None:
+                        ratios.append({"group": "scale", "cell": c, "metric": m, "impl": i,
+                                       "vs": peer, "ratio": r})
+        out.append("\nRSS per connection counts the server process's memory only: the "
+                   "kernel's socket buffers are not in it.\n")
     md = "\n".join(out) + "\n"
     with open(md_path, "w", encoding="utf-8") as f:
         f.write(md)
