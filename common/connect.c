@@ -14,26 +14,30 @@
 #include "transport_internal.h"
 
 
-static int check_protocol(const coio_protocol_t *p) {
+int coio__check_stream_protocol(const coio_protocol_t *p) {
   if (!p || (!p->data_received && !(p->get_buffer && p->buffer_updated)))
     return COIO_EINVAL;
   return 0;
 }
 
-/* Makes the transport for a connected fd and waits until connection_made
- * ran; the transport is the task's value. On failure fd is the caller's. */
-static int adopt(coio_loop_t *loop, coio_socket_t fd, int datagram, const void *proto, void *ud,
-                 void **result) {
-  coio_transport_t *t = coio__transport_new(loop, fd, datagram, proto, ud);
-  coio_future_t *waiter;
-  int rc;
+int coio__transport_make(coio_loop_t *loop, coio_socket_t fd, int datagram, unsigned flags,
+                         const void *proto, void *user_data, coio_future_t *waiter) {
+  coio_transport_t *t = coio__transport_new(loop, fd, datagram, proto, user_data);
   if (!t)
     return COIO_ENOMEM;
-  if ((rc = coio_future_new(loop, &waiter)) != 0) {
-    coio__transport_unref(t);
+  t->flags |= flags;
+  if (flags & COIO__T_NO_READ)
+    t->flags &= ~COIO__T_READING; /* a write pipe never reads */
+  return coio__transport_start(t, waiter);
+}
+
+int coio__adopt(coio_loop_t *loop, coio_socket_t fd, int datagram, unsigned flags,
+                const void *proto, void *user_data, void **result) {
+  coio_future_t *waiter;
+  int rc;
+  if ((rc = coio_future_new(loop, &waiter)) != 0)
     return rc;
-  }
-  if ((rc = coio__transport_start(t, waiter)) != 0) {
+  if ((rc = coio__transport_make(loop, fd, datagram, flags, proto, user_data, waiter)) != 0) {
     coio_future_unref(waiter);
     return rc;
   }
@@ -250,7 +254,7 @@ static int connect_task(void *arg, void **result) {
   coio_future_unref(dns);
   if (rc != 0)
     return rc;
-  if ((rc = adopt(loop, fd, 0, r->proto, r->ud, result)) != 0 && fd != COIO_INVALID_SOCKET &&
+  if ((rc = coio__adopt(loop, fd, 0, 0, r->proto, r->ud, result)) != 0 && fd != COIO_INVALID_SOCKET &&
       rc != COIO_ECANCELED)
     coio_socket_close(fd);
   return rc;
@@ -262,10 +266,6 @@ static void free_conn_req(void *arg) {
   free(r->host);
   free(r);
 }
-
-/* Spawns fn(req) as the operation's task; req is freed with the task. */
-static int spawn_op(coio_loop_t *loop, coio_task_fn fn, void *req, void (*free_req)(void *),
-                    coio_future_t **out);
 
 int coio_connect_socket(coio_loop_t *loop, const coio_protocol_t *proto, void *user_data,
                         coio_socket_t sock, coio_future_t **out) {
@@ -279,7 +279,7 @@ int coio_connect_socket(coio_loop_t *loop, const coio_protocol_t *proto, void *u
 static int sock_task(void *arg, void **result) {
   conn_req_t *r = arg;
   coio_loop_t *loop = coio_future_loop(coio_task_current());
-  return adopt(loop, r->opts.sock, 0, r->proto, r->ud, result);
+  return coio__adopt(loop, r->opts.sock, 0, 0, r->proto, r->ud, result);
 }
 
 int coio_create_connection(coio_loop_t *loop, const coio_protocol_t *proto, void *user_data,
@@ -290,7 +290,7 @@ int coio_create_connection(coio_loop_t *loop, const coio_protocol_t *proto, void
   if (!out)
     return COIO_EINVAL;
   *out = NULL;
-  if (!loop || (rc = check_protocol(proto)) != 0)
+  if (!loop || (rc = coio__check_stream_protocol(proto)) != 0)
     return COIO_EINVAL;
   if (loop->closed)
     return COIO_ECLOSED;
@@ -318,7 +318,7 @@ int coio_create_connection(coio_loop_t *loop, const coio_protocol_t *proto, void
   r->port = port;
   r->proto = proto;
   r->ud = user_data;
-  return spawn_op(loop, opts && opts->use_sock ? sock_task : connect_task, r, free_conn_req, out);
+  return coio__spawn_req(loop, opts && opts->use_sock ? sock_task : connect_task, r, free_conn_req, out);
 }
 
 /* For tests: create_connection to a given list of addresses, in order (no
@@ -330,7 +330,7 @@ int coio__create_connection_to(coio_loop_t *loop, const coio_protocol_t *proto, 
   conn_req_t *r;
   coio_addrinfo_t *head = NULL, **tail = &head;
   size_t i;
-  if (!out || !loop || !addrs || n == 0 || check_protocol(proto) != 0)
+  if (!out || !loop || !addrs || n == 0 || coio__check_stream_protocol(proto) != 0)
     return COIO_EINVAL;
   *out = NULL;
   if (!(r = calloc(1, sizeof *r)))
@@ -356,7 +356,7 @@ int coio__create_connection_to(coio_loop_t *loop, const coio_protocol_t *proto, 
   }
   r->proto = proto;
   r->ud = user_data;
-  return spawn_op(loop, connect_task, r, free_conn_req, out);
+  return coio__spawn_req(loop, connect_task, r, free_conn_req, out);
 }
 
 /* ---- datagram endpoints ----------------------------------------------------------- */
@@ -391,7 +391,7 @@ static int dgram_task(void *arg, void **result) {
       return rc;
     }
   }
-  rc = adopt(loop, fd, 1, r->proto, r->ud, result);
+  rc = coio__adopt(loop, fd, 1, 0, r->proto, r->ud, result);
   if (rc != 0 && rc != COIO_ECANCELED && !r->opts.use_sock)
     coio_socket_close(fd);
   return rc;
@@ -423,7 +423,7 @@ int coio_create_datagram_endpoint(coio_loop_t *loop, const coio_datagram_protoco
   }
   r->proto = proto;
   r->ud = user_data;
-  return spawn_op(loop, dgram_task, r, free, out);
+  return coio__spawn_req(loop, dgram_task, r, free, out);
 }
 
 /* ---- the operation tasks ------------------------------------------------------------ */
@@ -448,7 +448,7 @@ static void op_done(coio_future_t *task, void *arg) {
   free(o);
 }
 
-static int spawn_op(coio_loop_t *loop, coio_task_fn fn, void *req, void (*free_req)(void *),
+int coio__spawn_req(coio_loop_t *loop, coio_task_fn fn, void *req, void (*free_req)(void *),
                     coio_future_t **out) {
   op_task_t *o = malloc(sizeof *o);
   int rc;

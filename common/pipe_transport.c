@@ -3,8 +3,7 @@
  * transport of the core (transport.c) with COIO__T_PIPE and one of
  * COIO__T_NO_WRITE (read pipe) / COIO__T_NO_READ (write pipe). The drivers
  * move its bytes with read()/write() (selector) or the READ/WRITE ops
- * (proactor: io_uring and IOCP); nothing else differs. Also the helpers the
- * Unix-socket and named-pipe calls share (pipe_internal.h).
+ * (proactor: io_uring and IOCP); nothing else differs.
  *
  * SIGPIPE (PITFALLS section 4): write() on a pipe has no MSG_NOSIGNAL, and
  * blocking the signal around each write cannot work for io_uring (the write
@@ -29,91 +28,8 @@
 #include "coio/error.h"
 #include "error_internal.h"
 #include "loop_internal.h"
-#include "pipe_internal.h"
+#include "transport_internal.h"
 #include "task_internal.h"
-
-int coio__check_stream_protocol(const coio_protocol_t *p) {
-  if (!p || (!p->data_received && !(p->get_buffer && p->buffer_updated)))
-    return COIO_EINVAL;
-  return 0;
-}
-
-/* ---- shared helpers ------------------------------------------------------------ */
-
-/* Makes and starts the transport; the waiter is resolved after
- * connection_made. On failure the transport is gone and fd the caller's. */
-static int start_stream(coio_loop_t *loop, coio_socket_t fd, unsigned flags,
-                        const coio_protocol_t *proto, void *ud, coio_future_t *waiter) {
-  coio_transport_t *t = coio__transport_new(loop, fd, 0, proto, ud);
-  if (!t)
-    return COIO_ENOMEM;
-  t->flags |= flags;
-  if (flags & COIO__T_NO_READ)
-    t->flags &= ~COIO__T_READING; /* a write pipe never reads */
-  return coio__transport_start(t, waiter);
-}
-
-int coio__adopt_stream(coio_loop_t *loop, coio_socket_t fd, unsigned flags,
-                       const coio_protocol_t *proto, void *user_data, void **result) {
-  coio_future_t *waiter;
-  int rc;
-  if ((rc = coio_future_new(loop, &waiter)) != 0)
-    return rc;
-  if ((rc = start_stream(loop, fd, flags, proto, user_data, waiter)) != 0) {
-    coio_future_unref(waiter);
-    return rc;
-  }
-  /* The transport owns fd from here (see connect.c's adopt). */
-  rc = coio_await(waiter);
-  if (rc == 0)
-    coio_future_result(waiter, result);
-  coio_future_unref(waiter);
-  return rc == COIO_ECANCELED ? rc : 0;
-}
-
-typedef struct req_task {
-  coio_task_fn fn;
-  void *req;
-  void (*free_req)(void *);
-} req_task_t;
-
-static int req_main(void *arg, void **result) {
-  req_task_t *o = arg;
-  return o->fn(o->req, result);
-}
-
-static void req_done(coio_future_t *task, void *arg) {
-  req_task_t *o = arg;
-  (void)task;
-  o->free_req(o->req);
-  free(o);
-}
-
-int coio__spawn_req(coio_loop_t *loop, coio_task_fn fn, void *req, void (*free_req)(void *),
-                    coio_future_t **out) {
-  req_task_t *o = malloc(sizeof *o);
-  int rc;
-  if (!o) {
-    free_req(req);
-    return COIO_ENOMEM;
-  }
-  o->fn = fn;
-  o->req = req;
-  o->free_req = free_req;
-  if ((rc = coio_task_spawn(loop, req_main, o, NULL, out)) != 0) {
-    free_req(req);
-    free(o);
-    return rc;
-  }
-  if ((rc = coio_future_add_done_callback(*out, req_done, o)) != 0) {
-    coio_task_cancel(*out, NULL);
-    coio_future_unref(*out);
-    *out = NULL;
-    free_req(req);
-    free(o);
-  }
-  return rc;
-}
 
 /* ---- connect_read_pipe / connect_write_pipe ------------------------------------------ */
 
@@ -163,7 +79,7 @@ static int connect_pipe(coio_loop_t *loop, const coio_protocol_t *proto, void *u
   if ((rc = coio_future_new(loop, &f)) != 0)
     return rc;
   /* No task needed: the transport resolves f after connection_made. */
-  if ((rc = start_stream(loop, COIO__FD_OF_PIPE(pipe), COIO__T_PIPE | flags, proto, user_data, f)) !=
+  if ((rc = coio__transport_make(loop, COIO__FD_OF_PIPE(pipe), 0, COIO__T_PIPE | flags, proto, user_data, f)) !=
       0) {
     coio_future_unref(f);
 #ifdef _WIN32

@@ -18,6 +18,7 @@
 #ifndef COIO_COMMON_TRANSPORT_INTERNAL_H
 #define COIO_COMMON_TRANSPORT_INTERNAL_H
 
+#include "coio/task.h"
 #include "coio/transport.h"
 
 /* ---- the write buffer: a queue of fixed blocks that never move ----------- */
@@ -268,6 +269,25 @@ int coio__socket_error(coio_socket_t fd);
 /* Shuts the write side down (shutdown(SHUT_WR) / shutdown(SD_SEND)): the
  * peer reads EOF once what was sent before has arrived. */
 int coio__socket_shutdown_write(coio_socket_t fd);
+
+/* connect.c: making transports, shared by every call that makes one
+ * (connect.c, server-less Unix sockets, pipes, named pipes). */
+/* The protocol has what a stream transport needs: 0 or COIO_EINVAL. */
+int coio__check_stream_protocol(const coio_protocol_t *p);
+/* Makes a transport for fd (datagram or stream, plus extra COIO__T_*
+ * flags such as COIO__T_PIPE) and starts it; waiter (may be NULL) is
+ * resolved after connection_made. On failure fd is still the caller's. */
+int coio__transport_make(coio_loop_t *loop, coio_socket_t fd, int datagram, unsigned flags,
+                         const void *proto, void *user_data, coio_future_t *waiter);
+/* (task) transport_make, then waits until connection_made ran and stores
+ * the transport in *result. */
+int coio__adopt(coio_loop_t *loop, coio_socket_t fd, int datagram, unsigned flags,
+                const void *proto, void *user_data, void **result);
+/* Spawns fn(req) as a task (the caller's future); free_req(req) runs when
+ * the task ends, even when it is cancelled before its first step. On
+ * failure req is freed already. */
+int coio__spawn_req(coio_loop_t *loop, coio_task_fn fn, void *req, void (*free_req)(void *),
+                    coio_future_t **out);
 
 /* connect.c: create_connection to given addresses, in order (tests). */
 int coio__create_connection_to(coio_loop_t *loop, const coio_protocol_t *proto, void *user_data,

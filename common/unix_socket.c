@@ -19,7 +19,7 @@
 #include "coio/error.h"
 #include "error_internal.h"
 #include "loop_internal.h"
-#include "pipe_internal.h"
+#include "transport_internal.h"
 
 #ifdef _WIN32
 
@@ -104,7 +104,7 @@ static int unix_connect_task(void *arg, void **result) {
   coio_future_unref(f);
   if (rc != 0)
     goto fail;
-  if ((rc = coio__adopt_stream(loop, fd, 0, r->proto, r->ud, result)) != 0 && rc != COIO_ECANCELED)
+  if ((rc = coio__adopt(loop, fd, 0, 0, r->proto, r->ud, result)) != 0 && rc != COIO_ECANCELED)
     goto fail;
   return rc;
 fail:

@@ -28,7 +28,7 @@
 #include "coio/error.h"
 #include "common/error_internal.h"
 #include "common/loop_internal.h"
-#include "common/pipe_internal.h"
+#include "common/transport_internal.h"
 #include "proactor/proactor.h"
 
 #define PIPE_BUF_SIZE 65536
@@ -259,7 +259,7 @@ static int npconn_task(void *arg, void **result) {
       return rc; /* cancelled */
     delay = delay * 2 < CONNECT_MAX_DELAY ? delay * 2 : CONNECT_MAX_DELAY;
   }
-  rc = coio__adopt_stream(loop, (coio_socket_t)(uintptr_t)h, COIO__T_PIPE, r->proto, r->ud, result);
+  rc = coio__adopt(loop, (coio_socket_t)(uintptr_t)h, 0, COIO__T_PIPE, r->proto, r->ud, result);
   if (rc != 0 && rc != COIO_ECANCELED)
     CloseHandle(h);
   return rc;
