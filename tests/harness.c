@@ -90,6 +90,46 @@ int test_main(int argc, char **argv, const char *suite, const struct CMUnitTest 
   return _cmocka_run_group_tests(group, tests, count, NULL, NULL);
 }
 
+/* ---- tests written as tasks ------------------------------------------------ */
+
+coio_loop_t *test_task_loop;
+static char task_failure[512];
+
+static const char *name_of(long v) { return v < 0 ? coio_err_name((int)v) : ""; }
+
+int test_note_fail(int line, const char *what, long got, long want) {
+  if (!task_failure[0])
+    snprintf(task_failure, sizeof task_failure, "line %d: %s: got %ld %s, want %ld %s", line,
+             what, got, name_of(got), want, name_of(want));
+  return COIO_EUNKNOWN;
+}
+
+void test_run_main(coio_task_fn fn, void *arg, double bound) {
+  coio_task_t *t;
+  coio_handle_t h;
+  int rc;
+  task_failure[0] = 0;
+  test_task_loop = test_loop_new();
+  assert_int_equal(coio_task_spawn(test_task_loop, fn, arg, NULL, &t), 0);
+  assert_int_equal(coio_call_later(test_task_loop, bound, test_stop_cb, NULL, &h), 0);
+  rc = coio_loop_run_until_complete(test_task_loop, t);
+  coio_handle_cancel(test_task_loop, h);
+  if (task_failure[0])
+    fail_msg("%s", task_failure);
+  assert_true(coio_future_done(t)); /* else the watchdog stopped it */
+  assert_int_equal(rc, 0);
+  coio_future_unref(t);
+  test_loop_free(test_task_loop);
+  test_task_loop = NULL;
+}
+
+coio_task_t *test_spawn(coio_task_fn fn, void *arg) {
+  coio_task_t *t = NULL;
+  if (coio_task_spawn(test_task_loop, fn, arg, NULL, &t) != 0)
+    return NULL;
+  return t;
+}
+
 /* ---- threads ---------------------------------------------------------- */
 
 struct test_thread {

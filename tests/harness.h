@@ -39,6 +39,31 @@ int test_main(int argc, char **argv, const char *suite, const struct CMUnitTest 
 #define TEST_MAIN(suite, tests) \
   int main(int argc, char **argv) { return test_main(argc, argv, suite, tests, sizeof tests / sizeof tests[0]); }
 
+/* ---- tests written as tasks ------------------------------------------------
+ * A test body runs as the main task of a fresh loop (test_task_loop).
+ * CMocka's asserts cannot longjmp out of a task's stack, so inside tasks
+ * CHECK / CHECK_EQ record the first failure and return from the task
+ * function; test_run_main then fails the test with it. */
+extern coio_loop_t *test_task_loop;
+int test_note_fail(int line, const char *what, long got, long want);
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      return test_note_fail(__LINE__, #cond, 0, 1);                                                \
+  } while (0)
+#define CHECK_EQ(expr, want)                                                                       \
+  do {                                                                                             \
+    long got_ = (long)(expr), want_ = (long)(want);                                                \
+    if (got_ != want_)                                                                             \
+      return test_note_fail(__LINE__, #expr, got_, want_);                                         \
+  } while (0)
+/* Runs fn(arg) as the main task of a new loop (freed after) under a
+ * watchdog of bound seconds; fails the test with the first CHECK failure,
+ * if the watchdog fired, or if the task did not return 0. */
+void test_run_main(coio_task_fn fn, void *arg, double bound);
+/* Spawns fn(arg) on test_task_loop; NULL on error. */
+coio_task_t *test_spawn(coio_task_fn fn, void *arg);
+
 /* Threads, for the tests where other threads meet the loop. */
 typedef struct test_thread test_thread_t;
 test_thread_t *test_thread_start(void (*fn)(void *), void *arg);

@@ -42,55 +42,11 @@
 
 /* ---- running a test's main task ---------------------------------------------- */
 
-static coio_loop_t *L;
-static char failure[512];
+/* The loop of the running test, and its main task (harness.h). */
+#define L test_task_loop
+#define spawn test_spawn
 
-static const char *name_of(long v) { return v < 0 ? coio_err_name((int)v) : ""; }
-
-static int note_fail(int line, const char *what, long got, long want) {
-  if (!failure[0])
-    snprintf(failure, sizeof failure, "line %d: %s: got %ld %s, want %ld %s", line, what, got,
-             name_of(got), want, name_of(want));
-  return COIO_EUNKNOWN;
-}
-
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond))                                                                                   \
-      return note_fail(__LINE__, #cond, 0, 1);                                                     \
-  } while (0)
-#define CHECK_EQ(expr, want)                                                                       \
-  do {                                                                                             \
-    long got_ = (long)(expr), want_ = (long)(want);                                                \
-    if (got_ != want_)                                                                             \
-      return note_fail(__LINE__, #expr, got_, want_);                                              \
-  } while (0)
-
-static void run_main(coio_task_fn fn, void *arg) {
-  coio_task_t *t;
-  coio_handle_t h;
-  int rc;
-  failure[0] = 0;
-  L = test_loop_new();
-  assert_int_equal(coio_task_spawn(L, fn, arg, NULL, &t), 0);
-  assert_int_equal(coio_call_later(L, BOUND, test_stop_cb, NULL, &h), 0);
-  rc = coio_loop_run_until_complete(L, t);
-  coio_handle_cancel(L, h);
-  if (failure[0])
-    fail_msg("%s", failure);
-  assert_true(coio_future_done(t)); /* else the watchdog stopped it */
-  assert_int_equal(rc, 0);
-  coio_future_unref(t);
-  test_loop_free(L);
-  L = NULL;
-}
-
-static coio_task_t *spawn(coio_task_fn fn, void *arg) {
-  coio_task_t *t = NULL;
-  if (coio_task_spawn(L, fn, arg, NULL, &t) != 0)
-    return NULL;
-  return t;
-}
+static void run_main(coio_task_fn fn, void *arg) { test_run_main(fn, arg, BOUND); }
 
 /* (task) Awaits t, drops it, and returns its status. */
 static int join(coio_task_t *t) {

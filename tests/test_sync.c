@@ -21,57 +21,11 @@
 
 /* ---- running a test's main task ---------------------------------------------- */
 
-static coio_loop_t *L; /* the loop of the running test */
-static char failure[512];
+/* The loop of the running test, and its main task (harness.h). */
+#define L test_task_loop
+#define spawn test_spawn
 
-static const char *name_of(long v) { return v < 0 ? coio_err_name((int)v) : ""; }
-
-static int note_fail(int line, const char *what, long got, long want) {
-  if (!failure[0])
-    snprintf(failure, sizeof failure, "line %d: %s: got %ld %s, want %ld %s", line, what, got,
-             name_of(got), want, name_of(want));
-  return COIO_EUNKNOWN;
-}
-
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond))                                                                                   \
-      return note_fail(__LINE__, #cond, 0, 1);                                                     \
-  } while (0)
-#define CHECK_EQ(expr, want)                                                                       \
-  do {                                                                                             \
-    long got_ = (long)(expr), want_ = (long)(want);                                                \
-    if (got_ != want_)                                                                             \
-      return note_fail(__LINE__, #expr, got_, want_);                                              \
-  } while (0)
-
-/* Spawns fn(arg) as the main task of a new loop and runs it to its end,
- * with a watchdog; fails the test with the first failure recorded. */
-static void run_main(coio_task_fn fn, void *arg) {
-  coio_task_t *t;
-  coio_handle_t h;
-  int rc;
-  failure[0] = 0;
-  L = test_loop_new();
-  assert_int_equal(coio_task_spawn(L, fn, arg, NULL, &t), 0);
-  assert_int_equal(coio_call_later(L, 20, test_stop_cb, NULL, &h), 0);
-  rc = coio_loop_run_until_complete(L, t);
-  coio_handle_cancel(L, h);
-  if (failure[0])
-    fail_msg("%s", failure);
-  assert_true(coio_future_done(t)); /* else the watchdog stopped it */
-  assert_int_equal(rc, 0);
-  coio_future_unref(t);
-  test_loop_free(L);
-  L = NULL;
-}
-
-static coio_task_t *spawn(coio_task_fn fn, void *arg) {
-  coio_task_t *t = NULL;
-  if (coio_task_spawn(L, fn, arg, NULL, &t) != 0)
-    return NULL;
-  return t;
-}
+static void run_main(coio_task_fn fn, void *arg) { test_run_main(fn, arg, 20); }
 
 /* (task) Awaits t, drops it, and returns its status. */
 static int join(coio_task_t *t) {
@@ -1458,7 +1412,7 @@ static int stress_op(stress_t *s) {
   switch (rnd(s) % 6) {
   case 0:
     if ((rc = coio_lock_acquire(s->lock)) != 0)
-      return rc == COIO_ECANCELED ? 0 : note_fail(__LINE__, "lock", rc, 0);
+      return rc == COIO_ECANCELED ? 0 : test_note_fail(__LINE__, "lock", rc, 0);
     CHECK_EQ(s->in_lock, 0);
     s->in_lock = 1;
     (void)yield((int)(rnd(s) % 3)); /* a cancel here is ignored */
@@ -1467,7 +1421,7 @@ static int stress_op(stress_t *s) {
     return 0;
   case 1:
     if ((rc = coio_semaphore_acquire(s->sem)) != 0)
-      return rc == COIO_ECANCELED ? 0 : note_fail(__LINE__, "sem", rc, 0);
+      return rc == COIO_ECANCELED ? 0 : test_note_fail(__LINE__, "sem", rc, 0);
     CHECK(++s->sem_holders <= 2);
     (void)yield((int)(rnd(s) % 3));
     s->sem_holders--;
@@ -1484,7 +1438,7 @@ static int stress_op(stress_t *s) {
       s->put_ok[n] = 1;
       s->n_put++;
     } else if (rc != COIO_ECANCELED && rc != COIO_ESHUTDOWN) {
-      return note_fail(__LINE__, "put", rc, 0);
+      return test_note_fail(__LINE__, "put", rc, 0);
     }
     return 0;
   }
@@ -1499,12 +1453,12 @@ static int stress_op(stress_t *s) {
       s->got[NUM(item)] = 1;
       s->n_got++;
     } else if (rc != COIO_ECANCELED && rc != COIO_ESHUTDOWN) {
-      return note_fail(__LINE__, "get", rc, 0);
+      return test_note_fail(__LINE__, "get", rc, 0);
     }
     return 0;
   case 4: /* produce */
     if ((rc = coio_condition_acquire(s->cond)) != 0)
-      return rc == COIO_ECANCELED ? 0 : note_fail(__LINE__, "produce", rc, 0);
+      return rc == COIO_ECANCELED ? 0 : test_note_fail(__LINE__, "produce", rc, 0);
     s->avail++;
     s->produced++;
     CHECK_EQ(coio_condition_notify(s->cond, 1), 0);
@@ -1512,7 +1466,7 @@ static int stress_op(stress_t *s) {
     return 0;
   default: /* consume */
     if ((rc = coio_condition_acquire(s->cond)) != 0)
-      return rc == COIO_ECANCELED ? 0 : note_fail(__LINE__, "consume", rc, 0);
+      return rc == COIO_ECANCELED ? 0 : test_note_fail(__LINE__, "consume", rc, 0);
     s->running--;
     rc = coio_condition_wait_for(s->cond, avail_or_done, s);
     s->running++;
@@ -1521,7 +1475,7 @@ static int stress_op(stress_t *s) {
       s->avail--;
       s->consumed++;
     } else if (rc != 0 && rc != COIO_ECANCELED) {
-      return note_fail(__LINE__, "wait_for", rc, 0);
+      return test_note_fail(__LINE__, "wait_for", rc, 0);
     }
     CHECK_EQ(coio_condition_release(s->cond), 0);
     return 0;
