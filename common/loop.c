@@ -14,6 +14,7 @@
 #include "coio/error.h"
 #include "coio/future.h"
 #include "loop_internal.h"
+#include "process_internal.h"
 
 #define COIO__DEFAULT_SLOW_NS 100000000ull /* 0.1 s, as asyncio */
 
@@ -172,6 +173,7 @@ int coio_loop_close(coio_loop_t *loop) {
   loop->tsafe_len = loop->tsafe_cap = 0;
   coio__mutex_unlock(&loop->tsafe_lock);
   coio__executor_loop_close(loop);
+  coio__proc_loop_close(loop);
   coio__tasks_close(loop);
   coio__cb_free_all(loop);
   loop->backend->close(loop->bstate);

@@ -683,6 +683,28 @@ static void connect_done(coio_future_t *f, void *arg) {
   maybe_free(s);
 }
 
+int coio__stream_make(coio_loop_t *loop, size_t limit, const coio_protocol_t **proto, void **ud,
+                      coio_stream_writer_t **w) {
+  coio__stream_t *s;
+  if (!loop || !proto || !ud || !w)
+    return COIO_EINVAL;
+  if (!(s = stream_new(loop, limit)))
+    return COIO_ENOMEM;
+  *proto = &stream_protocol;
+  *ud = s;
+  *w = &s->writer;
+  return 0;
+}
+
+int coio__stream_connecting(coio_stream_writer_t *w, coio_future_t *f) {
+  int rc;
+  if (!w || !f)
+    return COIO_EINVAL;
+  if ((rc = coio_future_add_done_callback(f, connect_done, w->s)) == 0)
+    w->s->connecting = 1;
+  return rc;
+}
+
 /* Opens a stream to host:port, over sock (use_sock), or to the Unix socket
  * at unix_path (not NULL). */
 static int open_common(const char *host, int port, int use_sock, coio_socket_t sock,

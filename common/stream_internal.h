@@ -28,4 +28,15 @@ int coio__stream_reader_feed(coio_stream_reader_t *r, const void *data, size_t n
 void coio__stream_reader_feed_eof(coio_stream_reader_t *r);
 void coio__stream_reader_set_error(coio_stream_reader_t *r, int error);
 
+/* A stream for callers in common/ that make its transport themselves (the
+ * Process API's pipes): give *proto and *ud to the transport-making call
+ * (coio_connect_read_pipe...). The stream is freed with
+ * coio_stream_writer_free, also when that call failed. While a transport
+ * may still be made for it (the call succeeded, connection_made has not
+ * run), pass the call's future to coio__stream_connecting, so that an early
+ * free waits for it. */
+int coio__stream_make(coio_loop_t *loop, size_t limit, const coio_protocol_t **proto, void **ud,
+                      coio_stream_writer_t **w);
+int coio__stream_connecting(coio_stream_writer_t *w, coio_future_t *f);
+
 #endif

@@ -12,6 +12,7 @@
 #include "signal.h"
 #include "transport.h"
 #include "stream.h"
+#include "process.h"
 #include "sync.h"
 #include "executor.h"
 #include "dns.h"

@@ -53,7 +53,15 @@ COIO_BEGIN_DECLS
   X(ESHUTDOWN, -38, "already shut down")                                          \
   X(ENONAME, -39, "name or service not known")                                  \
   X(EINCOMPLETE, -40, "incomplete read: end of stream before the expected bytes") \
-  X(ELIMIT, -41, "buffer limit exceeded")
+  X(ELIMIT, -41, "buffer limit exceeded")                                         \
+  X(ESRCH, -42, "no such process")                                                \
+  X(ENOEXEC, -43, "exec format error: not an executable")                         \
+  X(ETLS, -44, "TLS protocol error")                                              \
+  X(ECERT, -45, "certificate verification failed")                                \
+  X(ECERTEXPIRED, -46, "certificate expired or not yet valid")                   \
+  X(ECERTHOST, -47, "certificate does not match the host name")                  \
+  X(ETLSVERSION, -48, "no TLS protocol version or cipher in common")             \
+  X(ETLSTRUNCATED, -49, "TLS connection cut without close_notify")
 
 enum coio_errno {
 #define COIO_ERR_ENUM_(name, val, msg) COIO_##name = (val),
