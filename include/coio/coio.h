@@ -13,6 +13,7 @@
 #include "transport.h"
 #include "stream.h"
 #include "process.h"
+#include "tls.h"
 #include "sync.h"
 #include "executor.h"
 #include "dns.h"

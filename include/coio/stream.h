@@ -34,8 +34,8 @@
  * to the server: they are valid until the handler returns, after which the
  * writer is closed and both are freed; the handler never frees them.
  *
- * TLS will add coio_stream_start_tls(writer, ...) and a TLS context in the
- * options (the reserved fields, which must be zero/NULL today). */
+ * TLS: a TLS context in opts->connect / opts->server (coio/tls.h), and
+ * coio_stream_start_tls to upgrade a stream in place. */
 #ifndef COIO_STREAM_H
 #define COIO_STREAM_H
 
@@ -56,7 +56,7 @@ typedef struct coio_stream_options {
   size_t limit;                          /* the reader limit; 0: 64 KiB */
   const coio_connect_options_t *connect; /* open_connection: may be NULL */
   const coio_server_options_t *server;   /* start_server: may be NULL */
-  void *reserved[4];                     /* TLS later; must be NULL */
+  void *reserved[4];                     /* must be NULL */
 } coio_stream_options_t;
 
 /* A client task of start_server: runs once per connection with its reader

@@ -112,6 +112,13 @@ typedef struct coio_connect_options {
   /* RFC 8305 Happy Eyeballs: seconds to wait before starting the next
    * address's attempt in parallel; 0 tries the addresses one by one. */
   double happy_eyeballs_delay;
+  /* TLS (coio/tls.h): a client context makes this a TLS connection; the
+   * future resolves after the handshake. server_hostname: the name sent
+   * (SNI) and checked (NULL: host). Timeouts in seconds, 0: 60 / 30. */
+  struct coio_tls_context *tls;
+  const char *server_hostname;
+  double tls_handshake_timeout;
+  double tls_shutdown_timeout;
 } coio_connect_options_t;
 
 /* Resolves host (asynchronously) and connects to each address in turn until
@@ -144,6 +151,11 @@ typedef struct coio_server_options {
   int use_sock; /* serve on this bound socket instead of host/port */
   coio_socket_t sock;
   int no_start; /* create without accepting yet (see coio_server_start) */
+  /* TLS (coio/tls.h): a server context makes every accepted connection TLS
+   * (the protocol's connection_made runs after the handshake). */
+  struct coio_tls_context *tls;
+  double tls_handshake_timeout; /* seconds; 0: 60 */
+  double tls_shutdown_timeout;  /* seconds; 0: 30 */
 } coio_server_options_t;
 
 /* Listens on every address host resolves to (NULL host: all interfaces,
