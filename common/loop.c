@@ -245,20 +245,44 @@ static void take_threadsafe_calls(coio_loop_t *loop) {
 
 /* ---- running ------------------------------------------------------------- */
 
+/* While callbacks are ready, an iteration asks the backend for events (a
+ * poll with timeout 0: a system call) only once this many callbacks ran
+ * since the last poll, and reads the clock only when it polls or a timer
+ * is pending. Busy iterations (task switches through the loop, chains of
+ * call_soon) then cost no system call each, and I/O waits at most this many
+ * callbacks. Measured on the 2-core VM: the epoll_wait(0) of every
+ * iteration was 35% of a task spawn + join and half of a sleep(0) round
+ * trip, and a clock read another 15%. */
+#define COIO__BUSY_POLL_CALLBACKS 16
+
 static int run_once(coio_loop_t *loop) {
   int64_t timeout;
-  int rc;
-  uint64_t now = coio__now_ns();
+  int rc, have_now = 0;
+  uint64_t now = 0;
+  size_t n;
 
-  if (loop->ready_len > 0 || loop->stopping || coio__atomic_load(&loop->tsafe_pending))
-    timeout = 0;
-  else
-    timeout = coio__timers_next(loop, now);
-  if ((rc = loop->backend->poll(loop->bstate, timeout)) != 0)
-    return rc;
+  if (loop->ready_len == 0 || loop->stopping ||
+      loop->ran_since_poll >= COIO__BUSY_POLL_CALLBACKS) {
+    now = coio__now_ns();
+    if (loop->ready_len > 0 || loop->stopping || coio__atomic_load(&loop->tsafe_pending))
+      timeout = 0;
+    else
+      timeout = coio__timers_next(loop, now);
+    if ((rc = loop->backend->poll(loop->bstate, timeout)) != 0)
+      return rc;
+    /* A poll that may have blocked moved the clock; one that returned at
+     * once did not (much): timers are never early either way. */
+    if (timeout != 0)
+      now = coio__now_ns();
+    have_now = 1;
+    loop->ran_since_poll = 0;
+  }
   take_threadsafe_calls(loop);
-  coio__timers_expire(loop, coio__now_ns());
-  coio__ready_run(loop, loop->ready_len);
+  if (loop->heap_len > 0)
+    coio__timers_expire(loop, have_now ? now : coio__now_ns());
+  n = loop->ready_len;
+  loop->ran_since_poll += n;
+  coio__ready_run(loop, n);
   return 0;
 }
 

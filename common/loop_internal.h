@@ -79,6 +79,7 @@ struct coio_loop {
   struct coio__task *tasks; /* every task not yet ended: a list */
   size_t ntasks;
   uint64_t task_counter;        /* for default names */
+  size_t ran_since_poll;        /* callbacks run since run_once last polled the backend */
   size_t task_stack_size;       /* 0: COIO__DEFAULT_STACK_SIZE */
   struct coio__stack_pool *stacks; /* made on the first spawn */
   /* set by the default executor when it exists (executor.c) */

@@ -25,7 +25,9 @@ typedef struct coio__task {
   void *result;
   void (*result_dtor)(void *);
   int rc;
-  char *name;
+  char *name;            /* set by the user; NULL: "Task-<number>" */
+  uint64_t number;       /* the loop's count of tasks when this one was made */
+  char auto_name[24];    /* "Task-<number>", written on the first coio_task_name */
   char *error_msg;       /* from coio_task_error */
   char *cancel_msg;      /* from the last cancel request */
   coio_future_t *waiting; /* what coio_await waits for */

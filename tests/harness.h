@@ -33,6 +33,12 @@ void test_stop_cb(coio_loop_t *loop, void *arg);
  * stopped by the test, -1 if the watchdog (seconds) had to stop it. */
 int test_run_bounded(coio_loop_t *loop, double seconds);
 
+/* While callbacks are ready, the loop polls the backend for I/O at least
+ * once per 16 callbacks run (common/loop.c: COIO__BUSY_POLL_CALLBACKS), not
+ * at every iteration. A test that lets the loop "look at I/O n times" with
+ * a chain of call_soon callbacks (one per iteration) runs n times this many. */
+#define TEST_ITERATIONS_PER_POLL 17
+
 /* Runs a CMocka group named "<suite>/<backend>" for the backend in argv[1]. */
 int test_main(int argc, char **argv, const char *suite, const struct CMUnitTest *tests,
               size_t count);

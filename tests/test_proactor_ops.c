@@ -114,10 +114,11 @@ static void iteration_cb(coio_loop_t *loop, void *arg) {
     coio_call_soon(loop, iteration_cb, w, NULL);
 }
 
-/* Lets the loop run n iterations (each one polls the backend). */
+/* Lets the loop poll the backend at least n times (see
+ * TEST_ITERATIONS_PER_POLL). */
 static void run_iterations(world_t *w, int n) {
   assert_null(w->until); /* nothing else may stop this run */
-  w->iterations = n;
+  w->iterations = n * TEST_ITERATIONS_PER_POLL;
   assert_int_equal(coio_call_soon(w->loop, iteration_cb, w, NULL), 0);
   assert_int_equal(test_run_bounded(w->loop, BOUND), 0);
 }

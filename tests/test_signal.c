@@ -116,11 +116,12 @@ static void count_down(coio_loop_t *loop, void *arg) {
     assert_int_equal(coio_call_soon(loop, count_down, c, NULL), 0);
 }
 
-/* Runs n iterations of the loop (enough for a delivered signal to be seen,
- * queued and dispatched: it takes two). */
+/* Lets the loop poll the backend at least n times (see
+ * TEST_ITERATIONS_PER_POLL; a delivered signal is seen, queued and
+ * dispatched within two). */
 static void run_iterations(coio_loop_t *loop, int n) {
   countdown_t c;
-  c.left = n;
+  c.left = n * TEST_ITERATIONS_PER_POLL;
   assert_int_equal(coio_call_soon(loop, count_down, &c, NULL), 0);
   assert_int_equal(test_run_bounded(loop, 10), 0);
 }

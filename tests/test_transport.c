@@ -84,10 +84,11 @@ static void iteration_cb(coio_loop_t *loop, void *arg) {
     assert_int_equal(coio_call_soon(loop, iteration_cb, NULL, NULL), 0);
 }
 
-/* Lets the loop run n iterations (each one polls the backend). */
+/* Lets the loop poll the backend at least n times (see
+ * TEST_ITERATIONS_PER_POLL). */
 static void run_iterations(int n) {
   assert_null(g_until);
-  g_iterations = n;
+  g_iterations = n * TEST_ITERATIONS_PER_POLL;
   assert_int_equal(coio_call_soon(g_loop, iteration_cb, NULL, NULL), 0);
   assert_int_equal(test_run_bounded(g_loop, BOUND), 0);
 }
