@@ -1,7 +1,13 @@
 /* common/wbuf.c - the transports' write buffer: a queue of blocks that
  * never move once written (a proactor may have the kernel reading from
- * them), recycled through a small spare list so a warm connection does not
- * allocate per write. */
+ * them). Two sizes: a write that fits in a small block (1 KiB with its
+ * header) into an empty buffer gets one, freed as soon as it is sent (malloc's
+ * per-thread cache makes that cheap), so an idle connection that only ever
+ * wrote small messages holds no buffer at all; bulk writes use 16 KiB
+ * blocks, recycled through a small spare list so a warm connection does not
+ * allocate per write. (Measured before: the 16 KiB block kept by every
+ * connection after its first write was 4 KiB of RSS per idle connection,
+ * the page it touched.) */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,10 +15,12 @@
 #include "transport_internal.h"
 
 #define MAX_SPARE 4
+#define SMALL_BLOCK 1024 /* bytes, header included: within glibc's tcache sizes */
+#define SMALL_CAP (SMALL_BLOCK - offsetof(coio__wblock_t, data))
 
 static coio__wblock_t *block_get(coio__wbuf_t *wb, size_t need) {
   coio__wblock_t *b;
-  size_t cap = need > COIO__WBLOCK_SIZE ? need : COIO__WBLOCK_SIZE;
+  size_t cap = need <= SMALL_CAP ? SMALL_CAP : need > COIO__WBLOCK_SIZE ? need : COIO__WBLOCK_SIZE;
   if (cap == COIO__WBLOCK_SIZE && wb->spare) {
     b = wb->spare;
     wb->spare = b->next;
@@ -56,7 +64,8 @@ int coio__wbuf_append(coio__wbuf_t *wb, const void *data, size_t len) {
     coio__wblock_t *b = wb->tail;
     size_t room, n;
     if (!b || b->end == b->cap) {
-      if (!(b = block_get(wb, COIO__WBLOCK_SIZE)))
+      /* Small only into an empty buffer: a queue that grows is bulk. */
+      if (!(b = block_get(wb, !b && len <= SMALL_CAP ? len : COIO__WBLOCK_SIZE)))
         return COIO_ENOMEM; /* what was appended so far stays queued */
       push(wb, b);
     }
@@ -114,7 +123,14 @@ void coio__wbuf_consume(coio__wbuf_t *wb, size_t n) {
     }
   }
   if (wb->head && wb->head->start == wb->head->end && !wb->head->next) {
-    wb->head->start = wb->head->end = 0; /* reuse the last block from its start */
+    if (wb->head->cap < COIO__WBLOCK_SIZE) { /* small: freed, the buffer is empty */
+      coio__wblock_t *b = wb->head;
+      wb->head = wb->tail = NULL;
+      wb->nblocks--;
+      block_put(wb, b);
+    } else {
+      wb->head->start = wb->head->end = 0; /* reuse the last block from its start */
+    }
   }
 }
 
