@@ -78,6 +78,15 @@ int coio__err_from_errno(int err) {
     return COIO_ENOTSOCK;
   case ERANGE:
     return COIO_ERANGE;
+  case ESRCH:
+    return COIO_ESRCH;
+  case ENOEXEC:
+    return COIO_ENOEXEC;
+  case ENOTDIR: /* a path through a file: no such entry (a program or cwd) */
+    return COIO_ENOENT;
+  case E2BIG: /* arguments + environment too long for exec (Windows: the
+                 32,767-character command line) */
+    return COIO_ERANGE;
   default:
     return COIO_EUNKNOWN;
   }

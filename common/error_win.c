@@ -105,6 +105,17 @@ int coio__err_from_win32(unsigned long err) {
   case ERROR_PIPE_BUSY:
     return COIO_EBUSY;
 
+  /* ---- processes (CreateProcessW) ---- */
+  case ERROR_BAD_EXE_FORMAT:  /* not a program (or a script CreateProcess cannot run) */
+  case ERROR_BAD_FORMAT:
+  case ERROR_INVALID_EXE_SIGNATURE:
+  case ERROR_EXE_MARKED_INVALID:
+  case ERROR_EXE_MACHINE_TYPE_MISMATCH: /* another architecture */
+  case ERROR_CHILD_NOT_COMPLETE:        /* cannot run in Win32 mode */
+    return COIO_ENOEXEC;
+  case ERROR_DIRECTORY: /* the working directory is not one */
+    return COIO_ENOENT;
+
   /* ---- not available ---- */
   case ERROR_NOT_SUPPORTED:
   case WSAEOPNOTSUPP:

@@ -14,6 +14,15 @@
  * its process handle on Windows): coio never calls waitpid(-1), so it never
  * reaps another library's children.
  *
+ * What a child gets: its three standard streams as the options say, and
+ * no other descriptor or handle of the parent (POSIX: every descriptor
+ * above 2 is closed in the child, also ones the application left
+ * inheritable; Windows: only the three are inherited). POSIX: an empty
+ * signal mask and every signal at its default disposition (coio's pipe
+ * transports make the parent ignore SIGPIPE; the child does not). A
+ * program without a directory separator is searched in PATH: the child's
+ * PATH when the options give an environment with one, else the parent's.
+ *
  * Shell mode runs `/bin/sh -c <cmd>` (POSIX) or `cmd.exe /d /s /c "<cmd>"`
  * (Windows). It is unsafe with untrusted input: the shell expands whatever
  * the string contains (cmd.exe expands %VAR% even inside quotes). Prefer the
@@ -28,7 +37,15 @@
 #ifndef COIO_PROCESS_H
 #define COIO_PROCESS_H
 
+#include <signal.h>
+
 #include "stream.h"
+
+/* Windows' <signal.h> has no SIGKILL: coio gives it the POSIX number, for
+ * coio_subprocess_send_signal (it ends the child, as SIGTERM does). */
+#if defined(_WIN32) && !defined(SIGKILL)
+#define SIGKILL 9
+#endif
 
 COIO_BEGIN_DECLS
 
@@ -92,7 +109,9 @@ typedef struct coio_subprocess coio_subprocess_t; /* asyncio's SubprocessTranspo
  * Order: connection_made (after every pipe is connected); pipe_data_received
  * and pipe_connection_lost per pipe; process_exited once the child exited
  * (its pipes may still deliver data afterwards: a grandchild can hold them);
- * connection_lost once the child exited and every pipe is closed. */
+ * connection_lost once the child exited and every pipe is closed. The
+ * stdin pipe is closed (once flushed) when the child exits; the stdout and
+ * stderr pipes stay open until their EOF. */
 typedef struct coio_subprocess_protocol {
   void (*connection_made)(coio_subprocess_t *p, void *user_data);
   void (*pipe_data_received)(coio_subprocess_t *p, int fd, const void *data, size_t len,
