@@ -6,6 +6,7 @@
 #   linux-clang-tsan        clang, ThreadSanitizer, the suites where threads meet the loop
 #   windows-mingw-wine      mingw-w64 cross build, tests run under Wine on IOCP
 #   fuzz                    clang + libFuzzer: a brief run of tests/fuzz/fuzz_stream_reader
+#                           and of tests/fuzz/fuzz_tls (the TLS engine, 10 s)
 #   install                 install + find_package(coio) + pkg-config consumer
 # Ends with one summary line per configuration and backend, then a total;
 # exits non-zero on any failure.
@@ -104,6 +105,28 @@ if [ "$only" = all ] || [ "$only" = fuzz ]; then
   fi
 fi
 # END streams
+
+# BEGIN tls: a brief libFuzzer run of the TLS engine (in the fuzz build configured above)
+if [ "$only" = all ] || [ "$only" = fuzz ]; then
+  if [ -f "$BUILD_ROOT/fuzz/build.ninja" ] &&
+      cmake --build "$BUILD_ROOT/fuzz" --target fuzz_tls >/dev/null; then
+    mkdir -p "$BUILD_ROOT/fuzz/corpus-tls"
+    if "$BUILD_ROOT/fuzz/tests/fuzz/fuzz_tls" -max_total_time=10 \
+        "$BUILD_ROOT/fuzz/corpus-tls" >"$BUILD_ROOT/fuzz/fuzz_tls.log" 2>&1; then
+      summary+=("fuzz-tls: 1 passed, 0 failed, 0 skipped (fuzz_tls, 10 s)")
+      tot_pass=$((tot_pass + 1))
+    else
+      tail -40 "$BUILD_ROOT/fuzz/fuzz_tls.log"
+      summary+=("fuzz-tls: 0 passed, 1 failed, 0 skipped (fuzz_tls)")
+      tot_fail=$((tot_fail + 1))
+      failed=1
+    fi
+  else
+    summary+=("fuzz-tls: BUILD FAILED")
+    failed=1
+  fi
+fi
+# END tls
 
 if [ "$only" = all ] || [ "$only" = install ]; then
   log "install"

@@ -11,6 +11,7 @@
 #include "coio/error.h"
 #include "loop_internal.h"
 #include "task_internal.h"
+#include "tls_internal.h"
 #include "transport_internal.h"
 
 
@@ -60,6 +61,7 @@ typedef struct conn_req {
   coio_sockaddr_t local;
   const coio_protocol_t *proto;
   void *ud;
+  char *sni; /* a copy of opts.server_hostname (TLS) */
 } conn_req_t;
 
 static int try_address(coio_loop_t *loop, conn_req_t *r, const coio_sockaddr_t *addr,
@@ -254,16 +256,47 @@ static int connect_task(void *arg, void **result) {
   coio_future_unref(dns);
   if (rc != 0)
     return rc;
+  if (r->opts.tls) { /* TLS: the future resolves after the handshake */
+    int taken = 0;
+    rc = coio__tls_client(loop, fd, &r->opts, r->host, r->proto, r->ud, &taken, result);
+    if (rc != 0 && !taken)
+      coio_socket_close(fd);
+    return rc;
+  }
   if ((rc = coio__adopt(loop, fd, 0, 0, r->proto, r->ud, result)) != 0 && fd != COIO_INVALID_SOCKET &&
       rc != COIO_ECANCELED)
     coio_socket_close(fd);
   return rc;
 }
 
+/* opts into r; a TLS context and server name live as long as the attempt. */
+static int copy_opts(conn_req_t *r, const coio_connect_options_t *opts) {
+  if (!opts)
+    return 0;
+  r->opts = *opts;
+  r->opts.server_hostname = NULL;
+  r->opts.tls = NULL;
+  if (opts->local_addr)
+    r->local = *opts->local_addr;
+  if (!opts->tls)
+    return 0;
+  if (opts->server_hostname) {
+    if (!(r->sni = malloc(strlen(opts->server_hostname) + 1)))
+      return COIO_ENOMEM;
+    strcpy(r->sni, opts->server_hostname);
+    r->opts.server_hostname = r->sni;
+  }
+  coio_tls_context_ref(opts->tls);
+  r->opts.tls = opts->tls;
+  return 0;
+}
+
 static void free_conn_req(void *arg) {
   conn_req_t *r = arg;
   coio_addrinfo_free(r->addrs);
   free(r->host);
+  free(r->sni);
+  coio_tls_context_unref(r->opts.tls);
   free(r);
 }
 
@@ -279,6 +312,10 @@ int coio_connect_socket(coio_loop_t *loop, const coio_protocol_t *proto, void *u
 static int sock_task(void *arg, void **result) {
   conn_req_t *r = arg;
   coio_loop_t *loop = coio_future_loop(coio_task_current());
+  if (r->opts.tls) { /* on failure the socket stays the caller's until TLS took it */
+    int taken = 0;
+    return coio__tls_client(loop, r->opts.sock, &r->opts, NULL, r->proto, r->ud, &taken, result);
+  }
   return coio__adopt(loop, r->opts.sock, 0, 0, r->proto, r->ud, result);
 }
 
@@ -302,16 +339,13 @@ int coio_create_connection(coio_loop_t *loop, const coio_protocol_t *proto, void
   } else if (!host || port < 0 || port > 65535) {
     return COIO_EINVAL;
   }
+  if (opts && opts->tls && (rc = coio__tls_check_context(opts->tls, COIO_TLS_CLIENT)) != 0)
+    return rc;
   if (!(r = calloc(1, sizeof *r)))
     return COIO_ENOMEM;
-  if (opts) {
-    r->opts = *opts;
-    if (opts->local_addr)
-      r->local = *opts->local_addr;
-  }
-  if (host && !(r->host = malloc(strlen(host) + 1))) {
-    free(r);
-    return COIO_ENOMEM;
+  if ((rc = copy_opts(r, opts)) != 0 || (host && !(r->host = malloc(strlen(host) + 1)))) {
+    free_conn_req(r);
+    return rc ? rc : COIO_ENOMEM;
   }
   if (host)
     strcpy(r->host, host);
@@ -349,10 +383,9 @@ int coio__create_connection_to(coio_loop_t *loop, const coio_protocol_t *proto, 
     tail = &ai->next;
   }
   r->addrs = head;
-  if (opts) {
-    r->opts = *opts;
-    if (opts->local_addr)
-      r->local = *opts->local_addr;
+  if (copy_opts(r, opts) != 0) {
+    free_conn_req(r);
+    return COIO_ENOMEM;
   }
   r->proto = proto;
   r->ud = user_data;

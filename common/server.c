@@ -11,6 +11,7 @@
 #include "coio/error.h"
 #include "loop_internal.h"
 #include "task_internal.h"
+#include "tls_internal.h"
 #include "transport_internal.h"
 
 
@@ -23,6 +24,10 @@ void coio__server_accepted(coio_server_t *s, coio_socket_t fd, const coio_sockad
   void *ud = NULL;
   coio_transport_t *t;
   (void)peer;
+  if (s->tls && !s->closed) {
+    coio__tls_accepted(s, fd); /* the factory is asked after the handshake */
+    return;
+  }
   if (s->closed || s->factory(s->factory_data, &proto, &ud) != 0 || !proto ||
       (!proto->data_received && !(proto->get_buffer && proto->buffer_updated))) {
     coio_socket_close(fd); /* refused by the factory (or a bad protocol) */
@@ -107,7 +112,7 @@ static int each_client(coio_server_t *s, int (*fn)(coio_transport_t *)) {
     return COIO_EINVAL;
   for (t = s->clients; t; t = next) {
     next = t->srv_next;
-    fn(t);
+    fn(t->above ? t->above : t); /* a TLS connection: its TLS transport */
   }
   return 0;
 }
@@ -161,6 +166,7 @@ int coio_server_free(coio_server_t *s) {
   if (s->nclients > 0)
     return COIO_EBUSY;
   coio_future_unref(s->closed_fut);
+  coio_tls_context_unref(s->tls);
   if (s->free_data)
     s->free_data(s->factory_data);
   free(s->listeners);
@@ -276,6 +282,8 @@ int coio_create_server(coio_loop_t *loop, coio_protocol_factory_t factory, void 
     return COIO_ECLOSED;
   if (!coio__loop_backend_table(loop)->driver)
     return COIO_ENOTSUP;
+  if (opts && opts->tls && (rc = coio__tls_check_context(opts->tls, COIO_TLS_SERVER)) != 0)
+    return rc;
   if (!(r = calloc(1, sizeof *r)) || !(r->s = calloc(1, sizeof *r->s)) ||
       (host && !(r->host = malloc(strlen(host) + 1)))) {
     if (r)
@@ -291,6 +299,12 @@ int coio_create_server(coio_loop_t *loop, coio_protocol_factory_t factory, void 
   r->s->loop = loop;
   r->s->factory = factory;
   r->s->factory_data = factory_data;
+  if (opts && opts->tls) {
+    coio_tls_context_ref(opts->tls);
+    r->s->tls = opts->tls;
+    r->s->tls_handshake_timeout = opts->tls_handshake_timeout;
+    r->s->tls_shutdown_timeout = opts->tls_shutdown_timeout;
+  }
   if ((rc = coio_task_spawn(loop, srv_main, r, NULL, out)) != 0 ||
       (rc = coio_future_add_done_callback(*out, free_srv_req, r)) != 0) {
     if (*out) {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "coio/error.h"
+#include "coio/tls.h"
 #include "stream_internal.h"
 #include "transport_internal.h"
 
@@ -92,6 +93,7 @@ typedef struct coio__stream {
   int write_paused;
   int released;   /* the owner let go: free once nothing can call us */
   int connecting; /* an open_connection attempt may still make a transport */
+  int upgrading;  /* start_tls: the handshake is under way */
   waitnode_t *drainers, *closers;
   const server_ctx_t *srv; /* server side: run srv->handler per client */
   int handler_started;
@@ -567,6 +569,8 @@ static const coio_protocol_t stream_protocol = {p_made,  p_data,   p_eof, p_lost
 int coio_stream_write(coio_stream_writer_t *w, const void *data, size_t len) {
   if (!w)
     return COIO_EINVAL;
+  if (w->s->upgrading)
+    return COIO_EBUSY;
   if (!w->s->transport)
     return COIO_ECLOSED;
   return coio_transport_write(w->s->transport, data, len);
@@ -575,6 +579,8 @@ int coio_stream_write(coio_stream_writer_t *w, const void *data, size_t len) {
 int coio_stream_writelines(coio_stream_writer_t *w, const coio_buf_t *bufs, size_t n) {
   if (!w)
     return COIO_EINVAL;
+  if (w->s->upgrading)
+    return COIO_EBUSY;
   if (!w->s->transport)
     return COIO_ECLOSED;
   return coio_transport_writelines(w->s->transport, bufs, n);
@@ -583,6 +589,8 @@ int coio_stream_writelines(coio_stream_writer_t *w, const coio_buf_t *bufs, size
 int coio_stream_write_eof(coio_stream_writer_t *w) {
   if (!w)
     return COIO_EINVAL;
+  if (w->s->upgrading)
+    return COIO_EBUSY;
   if (!w->s->transport)
     return COIO_ECLOSED;
   return coio_transport_write_eof(w->s->transport);
@@ -674,6 +682,57 @@ coio_stream_reader_t *coio_stream_writer_reader(const coio_stream_writer_t *w) {
   return w ? &w->s->reader : NULL;
 }
 
+/* ---- start_tls ------------------------------------------------------------------------ */
+
+/* asyncio's StreamWriter.start_tls: drain, then loop.start_tls on the
+ * transport with the stream's own protocol, which goes on over the TLS
+ * transport (reader and writer stay the same objects; what the reader
+ * buffered stays). Meanwhile writes answer COIO_EBUSY and the reader does
+ * not touch the plain transport, which TLS owns now. */
+int coio_stream_start_tls(coio_stream_writer_t *w, coio_tls_context_t *ctx,
+                          const coio_tls_options_t *opts) {
+  coio__stream_t *s;
+  coio_transport_t *up = NULL;
+  coio_future_t *f;
+  int rc;
+  if (!w || !ctx)
+    return COIO_EINVAL;
+  s = w->s;
+  if (!coio_task_current())
+    return COIO_ENOTASK;
+  if (s->upgrading)
+    return COIO_EBUSY;
+  if ((rc = coio_stream_drain(w)) != 0)
+    return rc;
+  if (!s->transport || s->lost)
+    return s->lost_error ? s->lost_error : COIO_ECLOSED;
+  if ((rc = coio_start_tls(s->transport, &stream_protocol, s, ctx, opts, &f)) != 0)
+    return rc;
+  s->upgrading = 1;
+  s->reader.transport = NULL;
+  rc = coio_await(f);
+  s->upgrading = 0;
+  if (rc == 0 && coio_future_result(f, (void **)&up) == 0 && up) {
+    coio_future_unref(f);
+    s->transport = up;
+    s->reader.transport = up;
+    s->reader.paused = 0;
+    s->write_paused = 0;
+    maybe_pause(&s->reader);
+    if (s->released)
+      coio_transport_close(up);
+    return 0;
+  }
+  coio_future_unref(f);
+  if (rc == 0)
+    rc = COIO_ECONNRESET;
+  /* The plain transport was closed under TLS's protocol: the stream's
+   * connection is gone. */
+  if (!s->lost)
+    p_lost(NULL, rc == COIO_ECANCELED ? COIO_ECONNABORTED : rc, s);
+  return rc;
+}
+
 /* ---- open_connection ----------------------------------------------------------------------- */
 
 static void connect_done(coio_future_t *f, void *arg) {
@@ -742,6 +801,10 @@ static int open_common(const char *host, int port, int use_sock, coio_socket_t s
   if (coio_future_add_done_callback(f, connect_done, s) == 0)
     s->connecting = 1;
   rc = coio_await(f);
+  /* The connection's reason (OpenSSL's for a TLS failure) becomes the
+   * task's message, as asyncio's open_connection raises its exception. */
+  if (rc != 0 && rc != COIO_ECANCELED && coio_future_message(f))
+    coio_task_error(rc, coio_future_message(f));
   coio_future_unref(f);
   if (rc == 0) { /* connection_made ran (the connection may be gone already) */
     *reader = &s->reader;

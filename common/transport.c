@@ -55,6 +55,8 @@ static void call_lost(coio_loop_t *loop, void *arg) {
   coio__transport_unref(t); /* the core's own reference */
 }
 
+static void schedule_lost(coio_transport_t *t);
+
 /* Schedules connection_lost(error) once. The socket stays open until it
  * has run (asyncio closes it after the callback), but no more data is
  * delivered and nothing more is sent. */
@@ -64,6 +66,20 @@ static void lose(coio_transport_t *t, int error) {
   t->flags |= COIO__T_LOST | COIO__T_CLOSING;
   t->lost_error = error;
   t->drv->read_stop(t);
+  if (t->flags & COIO__T_TLS) {
+    /* A layered transport closes what is below first and reports
+     * connection_lost once that is gone (coio__transport_layer_closed),
+     * as asyncio's sslproto: the protocol hears of it last. */
+    t->flags |= COIO__T_DRIVER_CLOSED;
+    t->drv->close(t);
+    return;
+  }
+  schedule_lost(t);
+}
+
+void coio__transport_layer_closed(coio_transport_t *t) { schedule_lost(t); }
+
+static void schedule_lost(coio_transport_t *t) {
   coio__transport_ref(t);
   if (coio__cb_schedule(t->loop, call_lost, t, unref_cb, NULL) == 0) {
     coio__transport_unref(t); /* the scheduled call borrows the core's ref */
@@ -73,6 +89,21 @@ static void lose(coio_transport_t *t, int error) {
   coio__transport_unref(t);
   call_lost(t->loop, t);
 }
+
+/* The buffer is flushed and close() was asked: lost now, or after the
+ * driver's own closing handshake (t->shutdown: TLS's close_notify). */
+static void finish_close(coio_transport_t *t) {
+  if (t->flags & COIO__T_LOST)
+    return;
+  if (!t->shutdown) {
+    lose(t, 0);
+  } else if (!(t->flags & COIO__T_SHUTTING)) {
+    t->flags |= COIO__T_SHUTTING;
+    t->shutdown(t);
+  }
+}
+
+void coio__transport_shutdown_done(coio_transport_t *t, int error) { lose(t, error); }
 
 /* ---- creating and starting -------------------------------------------------------- */
 
@@ -108,7 +139,10 @@ static void start_cb(coio_loop_t *loop, void *arg) {
   (void)loop;
   t->flags |= COIO__T_STARTED;
   if (!(t->flags & COIO__T_LOST)) {
-    if (t->datagram ? t->dproto->connection_made != NULL : t->proto->connection_made != NULL) {
+    if (t->flags & COIO__T_QUIET_START) {
+      /* start_tls: the protocol met its connection before */
+    } else if (t->datagram ? t->dproto->connection_made != NULL
+                           : t->proto->connection_made != NULL) {
       if (t->datagram)
         t->dproto->connection_made(t, t->user_data);
       else
@@ -239,8 +273,9 @@ int coio_transport_sendto(coio_transport_t *t, const void *data, size_t len,
 
 int coio_transport_write_eof(coio_transport_t *t) {
   int rc;
-  if (t && (t->flags & COIO__T_PIPE) && !(t->flags & COIO__T_NO_READ))
-    return COIO_ENOTSUP; /* a read pipe, or a duplex one: no half-close */
+  if (t && (((t->flags & COIO__T_PIPE) && !(t->flags & COIO__T_NO_READ)) ||
+            (t->flags & COIO__T_TLS)))
+    return COIO_ENOTSUP; /* a read pipe, or a duplex one, or TLS: no half-close */
   if ((rc = writable(t)) != 0)
     return rc;
   if (t->datagram)
@@ -260,6 +295,8 @@ int coio_transport_write_eof(coio_transport_t *t) {
 }
 
 int coio_transport_can_write_eof(const coio_transport_t *t) {
+  if (t && (t->flags & COIO__T_TLS))
+    return 0;
   if (t && (t->flags & COIO__T_PIPE))
     return (t->flags & COIO__T_NO_READ) != 0;
   return t && !t->datagram;
@@ -273,7 +310,7 @@ int coio_transport_close(coio_transport_t *t) {
   t->flags |= COIO__T_CLOSING;
   t->drv->read_stop(t);
   if (drained(t))
-    lose(t, 0);
+    finish_close(t);
   /* else: lost once the buffer is flushed (coio__transport_sent) */
   return 0;
 }
@@ -355,6 +392,9 @@ size_t coio_transport_get_write_buffer_size(const coio_transport_t *t) {
 int coio_transport_peername(const coio_transport_t *t, coio_sockaddr_t *addr) {
   if (!t || !addr)
     return COIO_EINVAL;
+  if (t->below)
+    return (t->flags & COIO__T_DRIVER_CLOSED) ? COIO_ECLOSED
+                                              : coio_transport_peername(t->below, addr);
   if (t->flags & COIO__T_PIPE)
     return COIO_ENOTSUP;
   if (t->flags & COIO__T_DRIVER_CLOSED)
@@ -365,6 +405,9 @@ int coio_transport_peername(const coio_transport_t *t, coio_sockaddr_t *addr) {
 int coio_transport_sockname(const coio_transport_t *t, coio_sockaddr_t *addr) {
   if (!t || !addr)
     return COIO_EINVAL;
+  if (t->below)
+    return (t->flags & COIO__T_DRIVER_CLOSED) ? COIO_ECLOSED
+                                              : coio_transport_sockname(t->below, addr);
   if (t->flags & COIO__T_PIPE)
     return COIO_ENOTSUP;
   if (t->flags & COIO__T_DRIVER_CLOSED)
@@ -373,6 +416,9 @@ int coio_transport_sockname(const coio_transport_t *t, coio_sockaddr_t *addr) {
 }
 
 coio_socket_t coio_transport_socket(const coio_transport_t *t) {
+  if (t && t->below)
+    return (t->flags & COIO__T_DRIVER_CLOSED) ? COIO_INVALID_SOCKET
+                                              : coio_transport_socket(t->below);
   return t && !(t->flags & (COIO__T_DRIVER_CLOSED | COIO__T_PIPE)) ? t->fd : COIO_INVALID_SOCKET;
 }
 
@@ -445,7 +491,7 @@ void coio__transport_eof(coio_transport_t *t) {
     keep = t->proto->eof_received(t, t->user_data);
   /* A read pipe has nothing left to do after EOF: closed whatever the
    * protocol answered (asyncio's _UnixReadPipeTransport). */
-  if (!keep || (t->flags & (COIO__T_EOF_SENT | COIO__T_NO_WRITE)))
+  if (!keep || (t->flags & (COIO__T_EOF_SENT | COIO__T_NO_WRITE | COIO__T_TLS)))
     coio_transport_close(t);
 }
 
@@ -471,7 +517,7 @@ size_t coio__transport_pending(coio_transport_t *t, coio_buf_t *iov, size_t max)
 static void after_send(coio_transport_t *t) {
   maybe_resume(t);
   if (drained(t) && (t->flags & COIO__T_CLOSING))
-    lose(t, 0); /* close() was waiting for the flush */
+    finish_close(t); /* close() was waiting for the flush */
 }
 
 void coio__transport_sent(coio_transport_t *t, size_t n) {

@@ -74,7 +74,16 @@ enum {
   /* The proactor knows t->fd already (a named-pipe instance, associated
    * for its CONNECT_PIPE: IOCP refuses a second association of a
    * non-socket handle), so attach does not associate it again. */
-  COIO__T_ASSOCIATED = 1u << 12
+  COIO__T_ASSOCIATED = 1u << 12,
+  /* A TLS transport (common/tls_transport.c): no half-close (write_eof is
+   * COIO_ENOTSUP, can_write_eof 0) and the peer's EOF (close_notify)
+   * closes it whatever eof_received answers (asyncio's sslproto). Being a
+   * layer, its drv->close runs when it is lost, before connection_lost,
+   * which the driver asks for with coio__transport_layer_closed once the
+   * transport below is gone. */
+  COIO__T_TLS = 1u << 13,
+  COIO__T_QUIET_START = 1u << 14, /* start without connection_made (start_tls) */
+  COIO__T_SHUTTING = 1u << 15     /* drv->shutdown was called */
 };
 
 /* A pipe end in the transport's fd field and back (same bits). */
@@ -105,6 +114,19 @@ struct coio_transport {
   size_t high, low;
   struct coio_server *server; /* the server that accepted it, or NULL */
   coio_transport_t *srv_prev, *srv_next;
+  /* Layered transports (TLS): below is the transport this one runs over
+   * (peer and socket names come from it), above the one running over this
+   * one (a server's close_clients / abort_clients act on it). The layer
+   * driver keeps both pointers valid while it holds its references. */
+  coio_transport_t *below, *above;
+  /* Optional (NULL: none), set by a layer driver: its closing handshake
+   * (TLS's close_notify). Called once, when close() was asked and the
+   * buffer is flushed, instead of losing the transport at once: the driver
+   * runs its handshake, then calls coio__transport_shutdown_done. An abort
+   * (or a fatal error) meanwhile loses the transport as usual. (A field
+   * here, not a driver entry: the backends' driver tables stay as they
+   * are.) */
+  void (*shutdown)(coio_transport_t *t);
 };
 
 /* ---- the driver seam ------------------------------------------------------------ */
@@ -217,6 +239,12 @@ void coio__transport_datagram_sent(coio_transport_t *t);
  * driver shuts the write side down, then calls eof_done. */
 int coio__transport_eof_due(const coio_transport_t *t);
 void coio__transport_eof_done(coio_transport_t *t);
+/* The closing handshake of drv->shutdown ended: connection_lost(error)
+ * follows (0: a clean close). */
+void coio__transport_shutdown_done(coio_transport_t *t, int error);
+/* A layer (COIO__T_TLS) lost: its drv->close ran and what was below is
+ * gone; connection_lost follows. */
+void coio__transport_layer_closed(coio_transport_t *t);
 
 /* ---- servers ------------------------------------------------------------------------ */
 
@@ -243,6 +271,10 @@ struct coio_server {
    * coio_server_close to stop serving; hook_data is its owner's. */
   void (*close_hook)(struct coio_server *s);
   void *hook_data;
+  /* TLS (create_server with a server context): every accepted connection
+   * is wrapped (common/tls_transport.c) before the factory is asked. */
+  struct coio_tls_context *tls;
+  double tls_handshake_timeout, tls_shutdown_timeout;
 };
 
 /* A driver accepted fd (non-blocking, not inheritable) from peer on s. */

@@ -8,9 +8,12 @@
  * the coio_transport_* calls work on both (write buffering and flow control,
  * pause_reading, close, abort). Differences a protocol can see: write_eof is
  * refused (COIO_ENOTSUP, can_write_eof 0: TLS 1.2 has no half-close); close
- * sends close_notify and waits (up to the shutdown timeout) for the peer's;
- * a connection cut without close_notify is lost with COIO_ETLSTRUNCATED, not
- * a clean EOF.
+ * sends close_notify and waits (up to the shutdown timeout) for the peer's
+ * (no answer in time: connection_lost(COIO_ETIMEDOUT)); a connection cut
+ * without close_notify is lost with COIO_ETLSTRUNCATED, not a clean EOF;
+ * the peer's close_notify is EOF, after which the transport closes whatever
+ * eof_received answers (TLS has no half-close). connection_lost runs once
+ * the plain transport below is closed too (asyncio's order).
  *
  * Errors: a handshake failure fails the creating call's future (the
  * connection is closed, connection_made never runs) with a code and
@@ -19,9 +22,14 @@
  * COIO_ECERTHOST (the certificate does not name server_hostname),
  * COIO_ETLSVERSION (no protocol version or cipher in common), COIO_ETLS
  * (any other protocol error: garbage, plain HTTP to a TLS port, an alert),
- * COIO_ETIMEDOUT (the handshake timeout). After the handshake, errors reach
- * connection_lost as codes. Servers drop clients whose handshake fails (the
- * protocol factory's protocol never sees them).
+ * COIO_ETIMEDOUT (the handshake timeout), COIO_ECONNRESET (the peer closed
+ * the connection during the handshake). A failed call resolves once that
+ * connection is closed (the alert, if any, sent). After the handshake,
+ * errors reach connection_lost as codes (a TLS 1.3 client learns that the
+ * server refused its certificate only then: COIO_ECERT). Servers drop
+ * clients whose handshake fails: the factory is asked for a protocol only
+ * after a handshake succeeded, so its protocols never see the others
+ * (coio_server_wait_closed and close_clients count them, though).
  *
  * Built without OpenSSL (COIO_WITH_TLS=OFF), every call here answers
  * COIO_ENOTSUP and coio_tls_available() is 0. */
@@ -115,30 +123,39 @@ typedef struct coio_tls_options {
 } coio_tls_options_t;
 
 /* asyncio's loop.start_tls: upgrades a live stream transport (no read may
- * be pending in the protocol's mind: data that arrives before the handshake
- * starts is not lost, it is fed to TLS). The plain transport is taken over
- * (do not use it any more); the future's value is the new TLS transport,
+ * be pending in the protocol's mind: from this call on, data that arrives
+ * is not lost, it is fed to TLS; bytes the old protocol received before
+ * are its own). The plain transport is taken over at once (do not use it
+ * any more: its old protocol is not called again, even if the handshake
+ * fails, which closes it); the future's value is the new TLS transport,
  * set after the handshake, whose protocol is proto/user_data
- * (connection_made is not called again: asyncio's start_tls does not). */
+ * (connection_made is not called again: asyncio's start_tls does not).
+ * COIO_EINVAL: a datagram, pipe or TLS transport, a context of the wrong
+ * side; COIO_ECLOSED: the transport is closing. */
 COIO_API int coio_start_tls(coio_transport_t *t, const coio_protocol_t *proto, void *user_data,
                             coio_tls_context_t *ctx, const coio_tls_options_t *opts,
                             coio_future_t **out);
 
-/* (task) StreamWriter.start_tls: upgrades the stream in place (STARTTLS);
- * the reader and writer stay the same objects. Bytes already buffered in
- * the reader stay there (they were plain text). */
+/* (task) StreamWriter.start_tls: drains, then upgrades the stream in place
+ * (STARTTLS); the reader and writer stay the same objects. Bytes already
+ * buffered in the reader stay there (they were plain text). While the
+ * handshake runs, writes answer COIO_EBUSY. On failure the stream's
+ * connection is lost with that error (later calls report it). */
 COIO_API int coio_stream_start_tls(coio_stream_writer_t *w, coio_tls_context_t *ctx,
                                    const coio_tls_options_t *opts);
 
-/* get_extra_info. On a plain transport: 0 / NULL. */
+/* get_extra_info, valid until connection_lost returned. On a plain
+ * transport: 0 / NULL. */
 COIO_API int coio_transport_is_tls(const coio_transport_t *t);
 COIO_API const char *coio_transport_tls_version(const coio_transport_t *t); /* "TLSv1.3" */
 COIO_API const char *coio_transport_tls_cipher(const coio_transport_t *t);
-COIO_API const char *coio_transport_tls_alpn(const coio_transport_t *t);  /* NULL: none */
-COIO_API const char *coio_transport_tls_server_name(const coio_transport_t *t); /* SNI */
+/* NULL: none; the string is valid until the next call on this thread. */
+COIO_API const char *coio_transport_tls_alpn(const coio_transport_t *t);
+/* SNI: the name a client sent (NULL: none); on a client, the name it sent. */
+COIO_API const char *coio_transport_tls_server_name(const coio_transport_t *t);
 COIO_API int coio_transport_tls_session_reused(const coio_transport_t *t); /* 1 or 0 */
 /* The peer's certificate, DER, malloc'd (free with coio_stream_data_free);
- * COIO_ENOENT when the peer sent none. */
+ * COIO_ENOENT when the peer sent none, COIO_EINVAL for a plain transport. */
 COIO_API int coio_transport_tls_peer_certificate(const coio_transport_t *t, void **der,
                                                  size_t *len);
 /* The OpenSSL SSL *, or NULL. */
