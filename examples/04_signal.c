@@ -128,6 +128,15 @@ int main(void) {
     signal_self(loop);
   if (!self_signal_failed)
     coio_loop_run_forever(loop);
+#ifdef _WIN32
+  /* Test mode only: once in about 20 runs under Wine (ci/test.sh, loaded
+   * machine) the process was ended right after "got signal SIGINT: exit",
+   * probably by a late second CTRL_C reaching the default handler once
+   * ours is removed below. The self-sent event has done its job: ignore
+   * Ctrl+C from here on. */
+  if (self && strcmp(self, "1") == 0)
+    SetConsoleCtrlHandler(NULL, TRUE);
+#endif
   /* Give the signals back before the loop goes. */
   for (i = 0; i < NHANDLED; i++)
     coio_loop_remove_signal_handler(loop, handled[i].signum);
