@@ -312,6 +312,9 @@ int coio_connect_socket(coio_loop_t *loop, const coio_protocol_t *proto, void *u
 static int sock_task(void *arg, void **result) {
   conn_req_t *r = arg;
   coio_loop_t *loop = coio_future_loop(coio_task_current());
+  int rc;
+  if ((rc = coio__socket_set_nonblocking(r->opts.sock)) != 0)
+    return rc; /* not a socket, closed...: still the caller's */
   if (r->opts.tls) { /* on failure the socket stays the caller's until TLS took it */
     int taken = 0;
     return coio__tls_client(loop, r->opts.sock, &r->opts, NULL, r->proto, r->ud, &taken, result);
@@ -407,6 +410,8 @@ static int dgram_task(void *arg, void **result) {
   coio_loop_t *loop = coio_future_loop(coio_task_current());
   coio_socket_t fd = r->opts.sock;
   int family = r->opts.family, rc;
+  if (r->opts.use_sock && (rc = coio__socket_set_nonblocking(fd)) != 0)
+    return rc;
   if (!r->opts.use_sock) {
     if (r->opts.local_addr)
       family = coio_sockaddr_family(&r->local);

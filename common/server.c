@@ -221,7 +221,9 @@ static int server_task(void *arg, void **result) {
   char port[16];
   int rc = 0;
   if (r->opts.use_sock) {
-    rc = add_listener(s, r->opts.sock);
+    /* A blocking listener would block the loop in accept. */
+    if ((rc = coio__socket_set_nonblocking(r->opts.sock)) == 0)
+      rc = add_listener(s, r->opts.sock);
   } else {
     memset(&hints, 0, sizeof hints);
     hints.family = r->opts.family;

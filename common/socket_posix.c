@@ -1,5 +1,6 @@
 /* common/socket_posix.c - coio_socketpair and friends on POSIX. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -149,6 +150,13 @@ int coio__socket_error(coio_socket_t fd) {
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
     return coio__err_from_errno(errno);
   return coio__err_from_errno(err);
+}
+
+int coio__socket_set_nonblocking(coio_socket_t fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0))
+    return coio__err_from_errno(errno);
+  return 0;
 }
 
 int coio__socket_shutdown_write(coio_socket_t fd) {

@@ -252,6 +252,13 @@ static void udp_no_connreset(SOCKET s) {
   WSAIoctl(s, SIO_UDP_NETRESET, &off, sizeof off, NULL, 0, &bytes, NULL, NULL);
 }
 
+int coio__socket_set_nonblocking(coio_socket_t fd) {
+  u_long nonblocking = 1;
+  if (ioctlsocket((SOCKET)fd, FIONBIO, &nonblocking) != 0)
+    return last_wsa_error();
+  return 0;
+}
+
 int coio__socket_open(int family, int socktype, coio_socket_t *out) {
   int fam = os_family(family), rc;
   int type = socktype == COIO_SOCK_DGRAM ? SOCK_DGRAM : SOCK_STREAM;

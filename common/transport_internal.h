@@ -294,6 +294,9 @@ int coio__socket_peer(coio_socket_t fd, coio_sockaddr_t *addr);
 int coio__socket_set_reuse(coio_socket_t fd, int reuse_address, int reuse_port);
 int coio__socket_set_v6only(coio_socket_t fd, int on);
 int coio__socket_set_broadcast(coio_socket_t fd, int on);
+/* Makes a socket the caller handed over (use_sock, connect_socket)
+ * non-blocking, as asyncio's sock= arguments are (setblocking(False)). */
+int coio__socket_set_nonblocking(coio_socket_t fd);
 /* connect() for datagram sockets, which never blocks. */
 int coio__socket_connect_now(coio_socket_t fd, const coio_sockaddr_t *addr);
 /* SO_ERROR as a COIO_E* code. */

@@ -1092,6 +1092,51 @@ static void reset_while_writing(void **state) {
   end();
 }
 
+/* create_server(use_sock) over a listener the caller made blocking, as
+ * asyncio's sock= (setblocking(False)): coio makes it non-blocking, so the
+ * accept after the last pending connection does not block the loop. Two
+ * clients, one after the other, are both served. */
+static int srv_has_two(void) { return g_srv->n >= 2 && g_srv->conns[1].made; }
+
+static void server_over_a_blocking_socket(void **state) {
+  server_t srv;
+  conn_t cli, cli2;
+  coio_server_options_t o;
+  coio_future_t *f;
+  void *v;
+  raw_t lsn;
+  int port;
+  (void)state;
+  memset(&srv, 0, sizeof srv);
+  memset(&cli, 0, sizeof cli);
+  memset(&cli2, 0, sizeof cli2);
+  begin(NULL, &cli, 0);
+  g_srv = &srv;
+  srv.cap = 2;
+  srv.conns = calloc(2, sizeof *srv.conns);
+  assert_non_null(srv.conns);
+  lsn = raw_bound(SOCK_STREAM, &port); /* blocking, as socket() makes it */
+  assert_int_equal(listen(lsn, 4), 0);
+  memset(&o, 0, sizeof o);
+  o.use_sock = 1;
+  o.sock = (coio_socket_t)lsn;
+  assert_int_equal(coio_create_server(g_loop, srv_factory, &srv, NULL, 0, &o, &f), 0);
+  assert_int_equal(await_future(f, &v), 0);
+  srv.s = v;
+  assert_int_equal(coio_create_connection(g_loop, &proto_plain, &cli, "127.0.0.1", port, NULL, &f),
+                   0);
+  assert_int_equal(await_future(f, NULL), 0);
+  run_until(srv0_made);
+  run_iterations(5); /* the listener is looked at again: it must not block */
+  assert_int_equal(coio_create_connection(g_loop, &proto_plain, &cli2, "127.0.0.1", port, NULL, &f),
+                   0);
+  assert_int_equal(await_future(f, NULL), 0);
+  run_until(srv_has_two);
+  coio_transport_abort(cli2.t);
+  end(); /* closes the server, and with it the listener */
+  conn_free(&cli2);
+}
+
 /* create_connection's options: local_addr, an existing socket. */
 static int pair_done(void) { return g_cli->rx_len >= 3 && g_srv->conns[0].rx_len >= 3; }
 
@@ -2072,6 +2117,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(reset_by_server, teardown),
       cmocka_unit_test_teardown(reset_while_writing, teardown),
       cmocka_unit_test_teardown(connect_options, teardown),
+      cmocka_unit_test_teardown(server_over_a_blocking_socket, teardown),
       cmocka_unit_test_teardown(connection_errors, teardown),
       cmocka_unit_test_teardown(server_close_with_live_clients, teardown),
       cmocka_unit_test_teardown(wait_closed_cancelled, teardown),
