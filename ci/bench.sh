@@ -27,7 +27,8 @@ log "building $name"
 CC=gcc CXX=g++ configure $name -DCMAKE_BUILD_TYPE=Release -DCOIO_WITH_IO_URING=ON -DCOIO_BUILD_EXAMPLES=OFF
 bindir=$BUILD_ROOT/$name/tests/bench
 targets=(bench_micro_coio bench_micro_uv bench_echo_client bench_echo_coio bench_echo_uv bench_echo_epoll
-  bench_echo_uring bench_echo_asio bench_echo_libevent bench_scale_client)
+  bench_echo_uring bench_echo_asio bench_echo_libevent bench_scale_client
+  bench_proc_writer bench_proc_raw bench_proc_uv bench_proc_coio bench_tls_bulk bench_echo_asio_tls)
 cmake --build "$BUILD_ROOT/$name" -j "$JOBS" --target "${targets[@]}"
 
 out=$BUILD_ROOT/$name/bench
@@ -125,6 +126,68 @@ for s in "${servers[@]}"; do
       $([ $run = warmup ] && echo --quiet) | tee -a "$results" || echo "scale: $impl failed" >&2
     stop_server
   done
+done
+
+# Subprocesses: spawn-and-wait rate, and a child's stdout read across cores
+# (the parent on the server CPU, the writing child on the client CPU).
+proc_args=(--writer "$bindir/bench_proc_writer" --cpu $server_cpu --other-cpu $client_cpu)
+[ $quick = 1 ] && proc_args+=(--quick)
+log "subprocesses: raw posix_spawn / read()"
+"$bindir/bench_proc_raw" "${proc_args[@]}" | tee -a "$results" || echo "proc: raw failed" >&2
+log "subprocesses: libuv"
+"$bindir/bench_proc_uv" "${proc_args[@]}" | tee -a "$results" || echo "proc: libuv failed" >&2
+for b in "${backends[@]}"; do
+  log "subprocesses: coio on $b"
+  "$bindir/bench_proc_coio" --backend "$b" "${proc_args[@]}" | tee -a "$results" ||
+    echo "proc: coio-$b failed" >&2
+done
+
+# TLS: a throwaway certificate (EC P-256) for every TLS server; echo cells
+# with the TLS load client, then bulk transfer over one connection.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+  -keyout "$out/tls-key.pem" -out "$out/tls-cert.pem" 2>/dev/null
+tls_cert=(--cert "$out/tls-cert.pem" --key "$out/tls-key.pem")
+tls_cells=("c1_64B 1 64 1" "c16_1KiB 16 1024 1" "c16_16KiB 16 16384 1")
+tls_servers=()
+for b in "${backends[@]}"; do
+  tls_servers+=("coio-tls-$b bench_echo_coio --backend $b --mode protocol ${tls_cert[*]}"
+    "coio-tls-streams-$b bench_echo_coio --backend $b --mode streams ${tls_cert[*]}")
+done
+[ -x "$bindir/bench_echo_asio_tls" ] && tls_servers+=("asio-tls bench_echo_asio_tls ${tls_cert[*]}")
+for s in "${tls_servers[@]}"; do
+  set -- $s
+  impl=$1
+  start_server "$@"
+  log "TLS echo: $impl (port $port)"
+  for c in "${tls_cells[@]}"; do
+    set -- $c
+    "$bindir/bench_echo_client" --port $port --conns "$2" --size "$3" --inflight "$4" --tls 1 \
+      "${echo_args[@]}" --server-pid $spid --cpu $client_cpu --impl "$impl" --cell "$1" |
+      sed 's/^RESULT echo /RESULT tlsecho /' | tee -a "$results" || echo "TLS echo: $impl $1 failed" >&2
+  done
+  stop_server
+done
+# Python asyncio's TLS server (a script, so not started by start_server).
+rm -f "$out/asyncio-tls.port"
+python3 "$root/tests/bench/echo_asyncio_tls.py" --port 0 --port-file "$out/asyncio-tls.port" \
+  --cpu $server_cpu "${tls_cert[@]}" &
+spid=$!
+for _ in $(seq 100); do [ -s "$out/asyncio-tls.port" ] && break; sleep 0.05; done
+port=$(cat "$out/asyncio-tls.port" 2>/dev/null || echo 0)
+log "TLS echo: asyncio-tls (port $port)"
+for c in "${tls_cells[@]}"; do
+  set -- $c
+  "$bindir/bench_echo_client" --port $port --conns "$2" --size "$3" --inflight "$4" --tls 1 \
+    "${echo_args[@]}" --server-pid $spid --cpu $client_cpu --impl asyncio-tls --cell "$1" |
+    sed 's/^RESULT echo /RESULT tlsecho /' | tee -a "$results" || echo "TLS echo: asyncio $1 failed" >&2
+done
+stop_server
+tls_bytes=$([ $quick = 1 ] && echo $((256 << 20)) || echo $((1 << 30)))
+for impl in raw "${backends[@]/#/coio-}"; do
+  log "TLS bulk: $impl"
+  "$bindir/bench_tls_bulk" --impl "$impl" "${tls_cert[@]}" --bytes $tls_bytes \
+    --repeat "$([ $quick = 1 ] && echo 1 || echo 3)" --server-cpu $server_cpu --client-cpu $client_cpu |
+    tee -a "$results" || echo "TLS bulk: $impl failed" >&2
 done
 
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)

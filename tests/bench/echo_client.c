@@ -7,7 +7,10 @@
  * a level-triggered epoll loop. After the warm-up it measures R windows of
  * SEC seconds each: round trips per second, p50/p99 latency (queued to fully
  * echoed), and the server's CPU time (utime + stime from /proc/PID/stat)
- * per round trip; it prints the median of each over the windows. */
+ * per round trip; it prints the median of each over the windows.
+ * --tls 1: every connection is TLS (OpenSSL, no certificate check: the
+ * servers use a throwaway certificate), the handshake done before the
+ * measurement; the figures then include the server's TLS work. */
 #include "bench_util.h"
 
 #include <fcntl.h>
@@ -17,8 +20,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 typedef struct conn {
   int fd;
+  SSL *ssl;          /* --tls 1 */
   int want_out;      /* EPOLLOUT registered */
   size_t to_send;    /* bytes queued, not yet written */
   size_t rbytes;     /* bytes of the current message received */
@@ -26,6 +33,8 @@ typedef struct conn {
   size_t head, tail;
 } conn_t;
 
+static int use_tls;
+static SSL_CTX *tls_ctx;
 static int port, nconns = 1, inflight = 1, repeats = 3, cpu = -1;
 static size_t msg_size = 64;
 static double warmup = 0.5, duration = 2.0;
@@ -90,16 +99,57 @@ static void set_out(int ep, conn_t *c, int on) {
   epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+/* send / recv, plain or TLS: the count, 0 for "would block" (recv: -2 at
+ * EOF); exits on errors. */
+static ssize_t io_send(conn_t *c, size_t n) {
+  if (c->ssl) {
+    int w = SSL_write(c->ssl, zeros, (int)n), e;
+    if (w > 0)
+      return w;
+    e = SSL_get_error(c->ssl, w);
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+      return 0;
+    fprintf(stderr, "%s: SSL_write failed (%d)\n", impl, e);
+    ERR_print_errors_fp(stderr);
+    exit(1);
+  } else {
+    ssize_t w = send(c->fd, zeros, n, MSG_NOSIGNAL);
+    if (w >= 0)
+      return w;
+    if (errno == EAGAIN || errno == EINTR)
+      return 0;
+    perror("send");
+    exit(1);
+  }
+}
+
+static ssize_t io_recv(conn_t *c) {
+  if (c->ssl) {
+    int r = SSL_read(c->ssl, scratch, (int)sizeof scratch), e;
+    if (r > 0)
+      return r;
+    e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+      return 0;
+    fprintf(stderr, "%s: connection lost (SSL error %d)\n", impl, e);
+    exit(1);
+  } else {
+    ssize_t r = recv(c->fd, scratch, sizeof scratch, 0);
+    if (r > 0)
+      return r;
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+      return 0;
+    fprintf(stderr, "%s: connection lost (%s)\n", impl, r == 0 ? "EOF" : strerror(errno));
+    exit(1);
+  }
+}
+
 static void flush(int ep, conn_t *c) {
   while (c->to_send > 0) {
     size_t n = c->to_send < sizeof zeros ? c->to_send : sizeof zeros;
-    ssize_t w = send(c->fd, zeros, n, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EAGAIN || errno == EINTR)
-        break;
-      perror("send");
-      exit(1);
-    }
+    ssize_t w = io_send(c, n);
+    if (w == 0)
+      break;
     c->to_send -= (size_t)w;
   }
   set_out(ep, c, c->to_send > 0);
@@ -132,12 +182,20 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--cpu")) cpu = atoi(v);
     else if (!strcmp(a, "--impl")) impl = v;
     else if (!strcmp(a, "--cell")) cell = v;
+    else if (!strcmp(a, "--tls")) use_tls = atoi(v);
     else goto usage;
   }
   if (port <= 0 || nconns < 1 || inflight < 1 || msg_size < 1 || repeats < 1 ||
       msg_size * (size_t)inflight > sizeof zeros)
     goto usage;
   bench_pin(cpu);
+  if (use_tls) {
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (!tls_ctx)
+      return 1;
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  }
   ep = epoll_create1(EPOLL_CLOEXEC);
   conns = calloc((size_t)nconns, sizeof *conns);
   rts = calloc((size_t)repeats * 5, sizeof *rts);
@@ -165,6 +223,14 @@ int main(int argc, char **argv) {
       usleep(20000);
     }
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (use_tls) { /* the handshake, blocking, before the measurement */
+      if (!(c->ssl = SSL_new(tls_ctx)) || SSL_set_fd(c->ssl, c->fd) != 1 ||
+          SSL_connect(c->ssl) != 1) {
+        fprintf(stderr, "%s: TLS handshake failed\n", impl);
+        ERR_print_errors_fp(stderr);
+        return 1;
+      }
+    }
     fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
     c->sent_at = calloc((size_t)inflight, sizeof *c->sent_at);
     ev.events = EPOLLIN;
@@ -191,12 +257,9 @@ int main(int argc, char **argv) {
     for (w = 0; w < n; w++) {
       conn_t *c = evs[w].data.ptr;
       if (evs[w].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-        ssize_t r = recv(c->fd, scratch, sizeof scratch, 0);
-        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-          fprintf(stderr, "%s: connection lost (%s)\n", impl, r == 0 ? "EOF" : strerror(errno));
-          return 1;
-        }
-        if (r > 0) {
+        ssize_t r;
+        /* TLS keeps decrypted bytes of its own: read until it would block. */
+        while ((r = io_recv(c)) > 0) {
           c->rbytes += (size_t)r;
           while (c->rbytes >= msg_size) {
             c->rbytes -= msg_size;
@@ -207,6 +270,8 @@ int main(int argc, char **argv) {
             c->head++;
             queue_msg(c, now);
           }
+          if (!c->ssl)
+            break;
         }
       }
       if (c->to_send > 0)
@@ -240,6 +305,6 @@ int main(int argc, char **argv) {
 usage:
   fprintf(stderr, "usage: %s --port P --conns N --size S [--inflight K] [--warmup SEC] "
                   "[--duration SEC] [--repeat R] [--server-pid PID] [--cpu C] [--impl NAME] "
-                  "[--cell NAME]\n", argv[0]);
+                  "[--cell NAME] [--tls 0|1]\n", argv[0]);
   return 2;
 }

@@ -5,7 +5,8 @@
  *             connection doing read / write / drain
  *   sock      tasks with the low-level socket calls: an accept task
  *             (coio_sock_accept) spawning one task per connection doing
- *             coio_sock_recv / coio_sock_sendall */
+ *             coio_sock_recv / coio_sock_sendall
+ * --cert/--key: TLS (coio/tls.h) for the protocol and streams servers. */
 #include "echo_server.h"
 
 #include <coio/coio.h>
@@ -96,6 +97,15 @@ int main(int argc, char **argv) {
   so.use_sock = 1;
   so.sock = echo_listen(&a, 1);
   so.backlog = ECHO_BACKLOG;
+  if (a.cert) {
+    coio_tls_context_t *tls;
+    if ((rc = coio_tls_context_new(COIO_TLS_SERVER, 0, &tls)) != 0 ||
+        (rc = coio_tls_context_load_cert_chain(tls, a.cert, a.key, NULL)) != 0) {
+      fprintf(stderr, "TLS context: %s\n", coio_strerror(rc));
+      return 1;
+    }
+    so.tls = tls; /* the server holds it for the process's life */
+  }
   if (!strcmp(mode, "protocol")) {
     rc = coio_create_server(loop, factory, NULL, NULL, 0, &so, &f);
   } else if (!strcmp(mode, "streams")) {

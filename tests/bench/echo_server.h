@@ -1,5 +1,6 @@
 /* tests/bench/echo_server.h - what every echo server shares: its arguments
- * (--port P [--port-file F] [--cpu C] [--backend NAME] [--mode NAME]) and a listening
+ * (--port P [--port-file F] [--cpu C] [--backend NAME] [--mode NAME]
+ * [--cert PEM --key PEM]: TLS, where the server supports it) and a listening
  * socket (port 0: a free port, written to F once listening). Each server
  * is single-threaded, echoes every byte back, and runs until killed. */
 #ifndef COIO_BENCH_ECHO_SERVER_H
@@ -15,6 +16,7 @@
 typedef struct echo_args {
   int port, cpu;
   const char *backend, *port_file, *mode;
+  const char *cert, *key; /* TLS when set */
 } echo_args_t;
 
 /* The listen backlog of every server: net.core.somaxconn caps it (4096 on
@@ -24,6 +26,7 @@ typedef struct echo_args {
 static inline void echo_parse(int argc, char **argv, echo_args_t *a) {
   int i;
   a->port = 0, a->cpu = -1, a->backend = NULL, a->port_file = NULL, a->mode = NULL;
+  a->cert = NULL, a->key = NULL;
   for (i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--port"))
       a->port = atoi(argv[i + 1]);
@@ -35,11 +38,15 @@ static inline void echo_parse(int argc, char **argv, echo_args_t *a) {
       a->port_file = argv[i + 1];
     else if (!strcmp(argv[i], "--mode"))
       a->mode = argv[i + 1];
+    else if (!strcmp(argv[i], "--cert"))
+      a->cert = argv[i + 1];
+    else if (!strcmp(argv[i], "--key"))
+      a->key = argv[i + 1];
     else
       break;
   }
   if (i != argc || a->port < 0 || (a->port == 0 && !a->port_file)) {
-    fprintf(stderr, "usage: %s --port P [--port-file F] [--cpu C] [--backend NAME] [--mode NAME]\n",
+    fprintf(stderr, "usage: %s --port P [--port-file F] [--cpu C] [--backend NAME] [--mode NAME] [--cert PEM --key PEM]\n",
             argv[0]);
     exit(2);
   }

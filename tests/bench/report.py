@@ -48,6 +48,23 @@ SCALE = [("connect_burst_10k", "ms", "burst of 10,000 connects, each accepted an
          ("idle_conns_10k", "bytes_per_conn", "server RSS per idle connection, 10,000 open "
           "(bytes)")]
 
+PROC = [("spawn_wait", "spawns_per_s", "spawn + wait (spawns/s, higher is better)"),
+        ("pipe_read_64KiB", "GB_per_s", "child stdout read (GB/s, higher is better)")]
+PROC_IMPLS = ["coio-epoll", "coio-streams-epoll", "coio-io_uring", "coio-streams-io_uring",
+              "libuv", "raw-posix_spawn", "raw-pipe", "raw-socketpair"]
+PROC_RATIOS = [("coio-epoll", "libuv"), ("coio-io_uring", "libuv"),
+               ("coio-streams-epoll", "libuv"), ("coio-epoll", "raw-posix_spawn"),
+               ("coio-io_uring", "raw-posix_spawn"), ("coio-epoll", "raw-socketpair"),
+               ("coio-io_uring", "raw-socketpair")]
+
+TLS_CELLS = ["c1_64B", "c16_1KiB", "c16_16KiB"]
+TLS_IMPLS = ["coio-tls-epoll", "coio-tls-streams-epoll", "coio-tls-io_uring",
+             "coio-tls-streams-io_uring", "asio-tls", "asyncio-tls"]
+TLS_RATIOS = [("coio-tls-epoll", "coio-epoll"), ("coio-tls-io_uring", "coio-io_uring"),
+              ("coio-tls-epoll", "asio-tls"), ("coio-tls-epoll", "asyncio-tls"),
+              ("coio-tls-io_uring", "asio-tls"),
+              ("coio-tls-streams-epoll", "coio-tls-epoll")]
+
 
 def fmt(v):
     if v is None:
@@ -154,6 +171,72 @@ def main():
                                        "vs": peer, "ratio": r})
         out.append("\nRSS per connection counts the server process's memory only: the "
                    "kernel's socket buffers are not in it.\n")
+    proc_impls = [i for i in PROC_IMPLS if any(get("proc", c, i, m) is not None
+                                               for c, m, _ in PROC)]
+    if proc_impls:
+        out.append("## Subprocesses\n")
+        out.append("spawn_wait: /bin/true spawned and waited for, one at a time. pipe_read: "
+                   "a child writes its stdout from the other core, the parent reads it in "
+                   "64 KiB reads (coio: the protocol API; coio-streams: the Process API's "
+                   "stream reader).\n")
+        out.append("| implementation | " + " | ".join(t for _, _, t in PROC) + " |")
+        out.append("|---|" + "---:|" * len(PROC))
+        for i in proc_impls:
+            out.append(f"| {i} | " + " | ".join(fmt(get("proc", c, i, m)) for c, m, _ in PROC)
+                       + " |")
+        for a, b in PROC_RATIOS:
+            rs = [ratio(get("proc", c, a, m), get("proc", c, b, m)) for c, m, _ in PROC]
+            if all(r is None for r in rs):
+                continue
+            for (c, m, _), r in zip(PROC, rs):
+                if r is not None:
+                    ratios.append({"group": "proc", "cell": c, "metric": m, "impl": a,
+                                   "vs": b, "ratio": r})
+            out.append(f"| *{a} ÷ {b}* | " + " | ".join(fmt_ratio(r) for r in rs) + " |")
+        out.append("\nraw-posix_spawn has no pipe cell and the raw pipe/socketpair readers "
+                   "no spawn cell; their ratios use the raw figure of the same column "
+                   "(raw-socketpair is what coio's Linux layer uses).\n")
+    tls_cells = [c for c in TLS_CELLS if any(get("tlsecho", c, i, "server_cpu_us_per_rt")
+                                             is not None for i in TLS_IMPLS)]
+    if tls_cells:
+        out.append("## TLS\n")
+        out.append("Echo with a TLS load client (OpenSSL, TLS 1.3), the server's CPU per "
+                   "round trip in µs (lower is better); the plain rows are the same servers' "
+                   "figures from the echo table above (same loop, no TLS).\n")
+        out.append("| server | " + " | ".join(tls_cells) + " |")
+        out.append("|---|" + "---:|" * len(tls_cells))
+        m = "server_cpu_us_per_rt"
+        tget = lambda c, i: (get("tlsecho", c, i, m) if i in TLS_IMPLS
+                             else get("echo", c, i, m))
+        for i in TLS_IMPLS + ["coio-epoll", "coio-io_uring"]:
+            if any(tget(c, i) is not None for c in tls_cells):
+                out.append(f"| {i} | " + " | ".join(fmt(tget(c, i)) for c in tls_cells) + " |")
+        for a, b in TLS_RATIOS:
+            rs = [ratio(tget(c, a), tget(c, b)) for c in tls_cells]
+            if all(r is None for r in rs):
+                continue
+            for c, r in zip(tls_cells, rs):
+                if r is not None:
+                    ratios.append({"group": "tlsecho", "cell": c, "metric": m, "impl": a,
+                                   "vs": b, "ratio": r})
+            out.append(f"| *{a} ÷ {b}* | " + " | ".join(fmt_ratio(r) for r in rs) + " |")
+        out.append("")
+    bulk = [(i, get("tls", "bulk_1conn", i, "GB_per_s"))
+            for i in ["raw", "coio-epoll", "coio-io_uring"]]
+    if any(v is not None for _, v in bulk):
+        raw = get("tls", "bulk_1conn", "raw", "GB_per_s")
+        out.append("TLS bulk transfer, one connection, TLS_AES_128_GCM_SHA256, 64 KiB writes; "
+                   "the same blocking OpenSSL client for every server (GB/s, higher is "
+                   "better):\n")
+        out.append("| server | GB/s | ÷ raw OpenSSL |")
+        out.append("|---|---:|---:|")
+        for i, v in bulk:
+            r = ratio(v, raw) if i != "raw" else None
+            if r is not None:
+                ratios.append({"group": "tls", "cell": "bulk_1conn", "metric": "GB_per_s",
+                               "impl": i, "vs": "raw", "ratio": r})
+            out.append(f"| {i} | {fmt(v)} | {fmt_ratio(r)} |")
+        out.append("")
     md = "\n".join(out) + "\n"
     with open(md_path, "w", encoding="utf-8") as f:
         f.write(md)
