@@ -95,9 +95,14 @@ static void flush(coio_transport_t *t) {
     msg.msg_iovlen = n;
     /* A pipe has no MSG_NOSIGNAL: the pipe transports ignore SIGPIPE
      * instead (common/pipe_transport.c), so a gone reader is EPIPE. */
+    /* One buffer (the common case: a reply written at once): send() /
+     * write(), which skip sendmsg's msghdr and iovec import in the kernel. */
     do
-      sent = (t->flags & COIO__T_PIPE) ? writev(t->fd, iov, (int)n)
-                                       : sendmsg(t->fd, &msg, MSG_NOSIGNAL);
+      if (t->flags & COIO__T_PIPE)
+        sent = n == 1 ? write(t->fd, iov[0].iov_base, iov[0].iov_len) : writev(t->fd, iov, (int)n);
+      else
+        sent = n == 1 ? send(t->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
+                      : sendmsg(t->fd, &msg, MSG_NOSIGNAL);
     while (sent < 0 && errno == EINTR);
     if (sent < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
