@@ -457,6 +457,7 @@ static void tls_close(coio_transport_t *t) {
 
 static const coio__driver_t tls_driver = {
     tls_attach, tls_read_start, tls_read_stop, tls_write_start, tls_close, NULL, NULL, NULL, NULL,
+    NULL, /* try_write: records are made from the write buffer */
 };
 
 /* ---- making connections ---------------------------------------------------------------- */

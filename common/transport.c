@@ -236,10 +236,21 @@ int coio_transport_writelines(coio_transport_t *t, const coio_buf_t *bufs, size_
   if (t->flags & COIO__T_EOF_WANTED)
     return COIO_EPIPE;
   was = t->wbuf.size;
-  for (i = 0; i < n; i++) {
+  for (i = 0; i < n; i++)
     if (bufs[i].len && !bufs[i].base)
       return COIO_EINVAL;
-    if ((rc = coio__wbuf_append(&t->wbuf, bufs[i].base, bufs[i].len)) != 0)
+  for (i = 0; i < n; i++) {
+    const unsigned char *p = bufs[i].base;
+    size_t len = bufs[i].len;
+    /* Nothing queued: the driver may send at once, without the copy. */
+    if (len && t->wbuf.size == 0 && t->drv->try_write) {
+      long sent = t->drv->try_write(t, p, len);
+      if (sent > 0) {
+        p += sent;
+        len -= (size_t)sent;
+      }
+    }
+    if (len && (rc = coio__wbuf_append(&t->wbuf, p, len)) != 0)
       break; /* what was queued stays queued and will be sent */
   }
   if (was == 0 && t->wbuf.size > 0)

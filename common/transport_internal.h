@@ -159,6 +159,12 @@ struct coio__driver {
   /* One socket call of a task (common/sock.c: coio_sock_*): see struct
    * coio__sock_req below. NULL: COIO_ENOTSUP. */
   int (*sock_op)(coio_loop_t *loop, struct coio__sock_req *req, coio_future_t *fut);
+  /* Optional (NULL: every write is queued). A write into an empty buffer:
+   * send what the kernel takes now, without blocking, and return the count
+   * (0 when nothing could go, also on an error: the queued bytes' send
+   * then reports it). The rest is queued as usual. Saves the copy into the
+   * write buffer (asyncio's selector transports do the same). */
+  long (*try_write)(coio_transport_t *t, const void *data, size_t len);
 };
 
 /* ---- one-shot socket calls of tasks (common/sock.c) ----------------------------

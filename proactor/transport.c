@@ -826,5 +826,5 @@ static int drv_sock_op(coio_loop_t *loop, coio__sock_req_t *req, coio_future_t *
 const coio__driver_t coio__proactor_driver = {
     drv_attach,   drv_read_start, drv_read_stop,    drv_write_start,
     drv_close,    drv_connect,    drv_listen_start, drv_listen_stop,
-    drv_sock_op,
+    drv_sock_op,  NULL, /* try_write: a proactor sends through its operations */
 };

@@ -537,7 +537,16 @@ static int sel_sock_op(coio_loop_t *loop, coio__sock_req_t *r, coio_future_t *fu
   return 0;
 }
 
+/* A write into an empty buffer: straight to the kernel (see try_write). */
+static long sel_try_write(coio_transport_t *t, const void *data, size_t len) {
+  ssize_t n;
+  do
+    n = (t->flags & COIO__T_PIPE) ? write(t->fd, data, len) : send(t->fd, data, len, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n > 0 ? (long)n : 0; /* EAGAIN or an error: queued, flush sees the error */
+}
+
 const coio__driver_t coio__selector_driver = {
     sel_attach, sel_read_start, sel_read_stop, sel_write_start, sel_close,
-    sel_connect, sel_listen_start, sel_listen_stop, sel_sock_op,
+    sel_connect, sel_listen_start, sel_listen_stop, sel_sock_op, sel_try_write,
 };
