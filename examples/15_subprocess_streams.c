@@ -8,22 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#endif
-
 #include "example_util.h"
-
-/* This program's own path, to run it as the child. */
-static const char *self_path(const char *argv0) {
-#ifdef _WIN32
-  static char buf[MAX_PATH];
-  DWORD n = GetModuleFileNameA(NULL, buf, sizeof buf);
-  if (n > 0 && n < sizeof buf)
-    return buf;
-#endif
-  return argv0;
-}
 
 static int get_date(void *arg, void **result) {
   const char *const *argv = arg;
@@ -61,14 +46,7 @@ static int get_date(void *arg, void **result) {
 
 int main(int argc, char **argv) {
   const char *child[3];
-  if (argc > 1 && strcmp(argv[1], "--print-date") == 0) {
-    char now[64];
-    example_now(now, sizeof now);
-    printf("%s\n", now);
-    return 0;
-  }
-  child[0] = self_path(argv[0]);
-  child[1] = "--print-date";
-  child[2] = NULL;
+  if (example_date_child(argc, argv, child))
+    return 0; /* this was the child */
   return coio_run(get_date, (void *)child, NULL, NULL) == 0 ? 0 : 1;
 }

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #ifdef _WIN32
@@ -39,3 +40,23 @@ void example_now(char *buf, size_t size) {
 #endif
 }
 
+int example_date_child(int argc, char **argv, const char *child[3]) {
+  if (argc > 1 && strcmp(argv[1], "--print-date") == 0) {
+    char now[64];
+    example_now(now, sizeof now);
+    printf("%s\n", now);
+    return 1;
+  }
+  child[0] = argv[0];
+#ifdef _WIN32
+  { /* argv[0] may lack the directory or the .exe */
+    static char self[MAX_PATH];
+    DWORD n = GetModuleFileNameA(NULL, self, sizeof self);
+    if (n > 0 && n < sizeof self)
+      child[0] = self;
+  }
+#endif
+  child[1] = "--print-date";
+  child[2] = NULL;
+  return 0;
+}
