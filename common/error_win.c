@@ -174,6 +174,7 @@ int coio__err_from_win32(unsigned long err) {
   case ERROR_NO_DATA:      /* write end: the pipe is being closed */
   case ERROR_BAD_PIPE:
   case ERROR_PIPE_NOT_CONNECTED:
+  case ERROR_PIPE_LISTENING: /* a server end with no client (any more) */
   case WSAESHUTDOWN:       /* send after shutdown(SD_SEND): EPIPE on Linux */
     return COIO_EPIPE;
   case ERROR_CONNECTION_INVALID:
