@@ -3,11 +3,12 @@
  * COIO_TLS_NO_DEFAULT_TRUST, and coio_tls_context_load_default_trust).
  *
  * What it loads, per OS:
- * - POSIX (tls_store_posix.c): OpenSSL's default verify paths
- *   (SSL_CTX_set_default_verify_paths): the CA file and hashed directory
- *   OpenSSL was built with (on Debian /usr/lib/ssl/cert.pem and
+ * - POSIX (tls_store_posix.c): OpenSSL's default verify paths (what
+ *   SSL_CTX_set_default_verify_paths reads): the CA file and hashed
+ *   directory OpenSSL was built with (on Debian /usr/lib/ssl/cert.pem and
  *   /usr/lib/ssl/certs, i.e. /etc/ssl/certs), or SSL_CERT_FILE and
- *   SSL_CERT_DIR instead when they are set.
+ *   SSL_CERT_DIR instead when they are set. The CA file is parsed once per
+ *   process (until it changes) and shared by the contexts.
  * - Windows (tls_store_win.c): the certificates of the system's ROOT
  *   stores (trust anchors, with the uses Windows allows them) and CA stores
  *   (intermediates, to complete chains), copied into the SSL_CTX's
