@@ -32,6 +32,16 @@ int coio__transport_make(coio_loop_t *loop, coio_socket_t fd, int datagram, unsi
   return coio__transport_start(t, waiter);
 }
 
+int coio__await_started(coio_future_t *waiter, void **result) {
+  /* If this task is cancelled now, the transport still starts; asyncio
+   * likewise leaves it to the protocol. */
+  int rc = coio_await(waiter);
+  if (rc == 0)
+    coio_future_result(waiter, result);
+  coio_future_unref(waiter);
+  return rc == COIO_ECANCELED ? rc : 0;
+}
+
 int coio__adopt(coio_loop_t *loop, coio_socket_t fd, int datagram, unsigned flags,
                 const void *proto, void *user_data, void **result) {
   coio_future_t *waiter;
@@ -42,13 +52,7 @@ int coio__adopt(coio_loop_t *loop, coio_socket_t fd, int datagram, unsigned flag
     coio_future_unref(waiter);
     return rc;
   }
-  /* The transport owns fd from here. If this task is cancelled now, the
-   * transport still starts; asyncio likewise leaves it to the protocol. */
-  rc = coio_await(waiter);
-  if (rc == 0)
-    coio_future_result(waiter, result);
-  coio_future_unref(waiter);
-  return rc == COIO_ECANCELED ? rc : 0;
+  return coio__await_started(waiter, result); /* the transport owns fd from here */
 }
 
 /* ---- create_connection ----------------------------------------------------------- */

@@ -115,14 +115,19 @@ static void link_proc(coio__proc_t *p) {
   pthread_mutex_unlock(&g_lock);
 }
 
-static void unlink_free(coio__proc_t *p) {
-  pthread_mutex_lock(&g_lock);
+/* Under g_lock: takes p off the list of live records. */
+static void unlink_locked(coio__proc_t *p) {
   if (p->prev)
     p->prev->next = p->next;
   else
     g_procs = p->next;
   if (p->next)
     p->next->prev = p->prev;
+}
+
+static void unlink_free(coio__proc_t *p) {
+  pthread_mutex_lock(&g_lock);
+  unlink_locked(p);
   pthread_mutex_unlock(&g_lock);
   free(p);
 }
@@ -640,12 +645,7 @@ void coio__proc_loop_close(coio_loop_t *loop) {
     p->due = 0;
     p->loop = NULL;
     if (p->released) { /* move it to the list of the ones to free */
-      if (p->prev)
-        p->prev->next = p->next;
-      else
-        g_procs = p->next;
-      if (p->next)
-        p->next->prev = p->prev;
+      unlink_locked(p);
       p->next = dead;
       dead = p;
     }

@@ -592,11 +592,7 @@ static int await_handshake(conn_t *c, const coio_protocol_t *proto, void *user_d
       coio_transport_abort(c->low);
     return rc;
   }
-  rc = coio_await(waiter);
-  if (rc == 0)
-    coio_future_result(waiter, result);
-  coio_future_unref(waiter);
-  return rc == COIO_ECANCELED ? rc : 0;
+  return coio__await_started(waiter, result);
 }
 
 int coio__tls_client(coio_loop_t *loop, coio_socket_t fd, const coio_connect_options_t *opts,

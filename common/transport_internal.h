@@ -324,6 +324,10 @@ int coio__transport_make(coio_loop_t *loop, coio_socket_t fd, int datagram, unsi
  * the transport in *result. */
 int coio__adopt(coio_loop_t *loop, coio_socket_t fd, int datagram, unsigned flags,
                 const void *proto, void *user_data, void **result);
+/* (task) Waits for a transport made with waiter to have started
+ * (connection_made ran), stores it in *result and drops waiter. 0, or
+ * COIO_ECANCELED (the transport goes on; its protocol sees it). */
+int coio__await_started(coio_future_t *waiter, void **result);
 /* Spawns fn(req) as a task (the caller's future); free_req(req) runs when
  * the task ends, even when it is cancelled before its first step. On
  * failure req is freed already. */

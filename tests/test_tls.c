@@ -469,43 +469,46 @@ static int err_main(void *arg, void **result) {
   return 0;
 }
 
+/* One handshake that must fail with want: the server shows server_cert
+ * (at most server_max), the client trusts client_trust, asks for name (at
+ * least client_min). */
+static void expect_error(const tls_pem_t *server_cert, const tls_pem_t *client_trust,
+                         const char *name, int server_max, int client_min, int want) {
+  err_case_t e;
+  e.server_cert = server_cert;
+  e.client_trust = client_trust;
+  e.name = name;
+  e.client_min = client_min;
+  e.server_max = server_max;
+  e.want = want;
+  run_main(err_main, &e);
+}
+
 static void unknown_ca(void **state) {
-  err_case_t e = {&certs.server, &certs.other_ca, "localhost", 0, 0, COIO_ECERT};
   (void)state;
   need_certs();
-  e.server_cert = &certs.server;
-  e.client_trust = &certs.other_ca;
-  run_main(err_main, &e);
+  expect_error(&certs.server, &certs.other_ca, "localhost", 0, 0, COIO_ECERT);
 }
 
 static void expired_certificate(void **state) {
-  err_case_t e = {NULL, NULL, "localhost", 0, 0, COIO_ECERTEXPIRED};
   (void)state;
   need_certs();
-  e.server_cert = &certs.expired;
-  e.client_trust = &certs.ca;
-  run_main(err_main, &e);
+  expect_error(&certs.expired, &certs.ca, "localhost", 0, 0, COIO_ECERTEXPIRED);
 }
 
 static void wrong_host_name(void **state) {
-  err_case_t e = {NULL, NULL, "localhost", 0, 0, COIO_ECERTHOST};
   (void)state;
   need_certs();
-  e.server_cert = &certs.wrong_name;
-  e.client_trust = &certs.ca;
-  run_main(err_main, &e);
-  e.server_cert = &certs.server; /* a good certificate, another name asked */
-  e.name = "other.example";
-  run_main(err_main, &e);
+  expect_error(&certs.wrong_name, &certs.ca, "localhost", 0, 0, COIO_ECERTHOST);
+  /* a good certificate, another name asked */
+  expect_error(&certs.server, &certs.ca, "other.example", 0, 0, COIO_ECERTHOST);
 }
 
 static void protocol_version_mismatch(void **state) {
-  err_case_t e = {NULL, NULL, "localhost", COIO_TLS_1_2, COIO_TLS_1_3, COIO_ETLSVERSION};
   (void)state;
   need_certs();
-  e.server_cert = &certs.server;
-  e.client_trust = &certs.ca;
-  run_main(err_main, &e);
+  expect_error(&certs.server, &certs.ca, "localhost", COIO_TLS_1_2, COIO_TLS_1_3,
+               COIO_ETLSVERSION);
 }
 
 /* ---- misbehaving plain peers ------------------------------------------------------------------ */
